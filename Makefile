@@ -1,0 +1,39 @@
+# The whole set-up is `make run` (serve the demo register) and `make test` (every test).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DATA_DIR ?= ./var
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run demo serve test lint bench evaluate train clean weights
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/tmsearch --data-dir $(DATA_DIR) demo
+
+run: demo
+	$(BIN)/tmsearch --data-dir $(DATA_DIR) serve
+
+serve: install
+	$(BIN)/tmsearch --data-dir $(DATA_DIR) serve
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+weights: install
+	$(BIN)/python scripts/make_standin_weights.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

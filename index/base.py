@@ -1,0 +1,55 @@
+"""The vector-store interface the register talks to, whatever engine sits behind it.
+
+Vectors are keyed by int64 ids that the record store hands out (an id map, never list
+positions), so removing a mark never renumbers the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+class IndexMismatchError(RuntimeError):
+    """The index on disk was made by another model (or dimension) than the one loaded."""
+
+
+@dataclass
+class IndexInfo:
+    """What is stored with an index so it is never mixed with another model's vectors."""
+
+    model_version: str
+    dim: int
+    kind: str = "flat"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchHits:
+    """Per query: ids (best first, -1 padding) and their cosine similarities."""
+
+    ids: np.ndarray  # (Q, k) int64
+    scores: np.ndarray  # (Q, k) float32
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    info: IndexInfo
+
+    def __len__(self) -> int: ...
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+
+    def remove(self, ids: Iterable[int]) -> int: ...
+
+    def search(
+        self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+    ) -> SearchHits: ...
+
+    def ids(self) -> np.ndarray: ...
+
+    def save(self, path: Path) -> None: ...

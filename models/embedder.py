@@ -1,0 +1,66 @@
+"""The embedder: load weights once, prepare images one way, embed batches on a device.
+
+Everything that turns a mark image into a vector goes through :class:`Embedder`, so the
+ingest path, the query path and re-indexing can never disagree about preprocessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from models.checkpoint import load_checkpoint
+from models.network import ModelConfig
+from models.preprocess import prepare
+
+
+def resolve_device(choice: str = "auto") -> torch.device:
+    """``auto`` takes CUDA when present; asking for CUDA without one is an error."""
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but no CUDA device is available")
+    return torch.device(choice)
+
+
+class Embedder:
+    """A loaded embedding model. Create one per process and share it."""
+
+    def __init__(
+        self, weights: Path | None = None, device: str = "auto", batch_size: int = 64
+    ) -> None:
+        loaded = load_checkpoint(weights)
+        self.config: ModelConfig = loaded.config
+        self.version: str = loaded.version
+        self.meta = loaded.meta
+        self.device = resolve_device(device)
+        self.batch_size = batch_size
+        self.net = loaded.net.to(self.device).eval()
+
+    @property
+    def dim(self) -> int:
+        return self.config.dim
+
+    def prepare(self, image: Image.Image) -> np.ndarray:
+        """Image -> uint8 (C, S, S). Pure function of the image: safe in worker processes."""
+        return prepare(image, self.config.input_size, self.config.input_mode)
+
+    def embed_prepared(self, batch: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """Prepared uint8 arrays -> float32 (N, dim) unit vectors."""
+        arrays = np.stack(batch) if not isinstance(batch, np.ndarray) else batch
+        out = np.empty((len(arrays), self.dim), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(arrays), self.batch_size):
+                chunk = torch.from_numpy(arrays[start : start + self.batch_size])
+                x = chunk.to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
+                out[start : start + len(chunk)] = self.net(x).float().cpu().numpy()
+        return out
+
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        if not images:
+            return np.empty((0, self.dim), dtype=np.float32)
+        return self.embed_prepared([self.prepare(im) for im in images])

@@ -1,0 +1,84 @@
+"""Canonical network input: what the network never has to learn, it cannot get wrong.
+
+A mark is cropped to its own extent (the ink's bounding box, robust to specks and noise),
+centred on a square canvas of its background colour and resized. In ``ink`` mode the
+input is each pixel's distance from the background colour, which makes the embedding
+blind to the mark's colours and to light-on-dark versus dark-on-light.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+INK_THRESHOLD = 40  # distance from the background (0..255) that counts as ink
+TRIM_FRACTION = 0.004  # ink mass ignored at each edge when finding the extent (specks)
+MARGIN = 0.06  # blank border kept around the mark, as a fraction of its size
+_WORK_SIDE = 512  # extent and background are estimated on at most this size
+
+
+def background_colour(rgb: np.ndarray) -> np.ndarray:
+    """Median colour of the outermost pixel ring: marks sit on a plain ground."""
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]], axis=0)
+    return np.median(border, axis=0)
+
+
+def ink_map(rgb: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Per-pixel largest channel distance from the background colour, uint8."""
+    diff = np.abs(rgb.astype(np.int16) - background.astype(np.int16)[None, None, :])
+    return diff.max(axis=2).astype(np.uint8)
+
+
+def ink_extent(ink: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(left, top, right, bottom) of the ink, trimming thin tails of stray pixels."""
+    mask = ink >= INK_THRESHOLD
+    total = int(mask.sum())
+    if total == 0:
+        return None
+    cols = np.cumsum(mask.sum(axis=0))
+    rows = np.cumsum(mask.sum(axis=1))
+    cut = total * TRIM_FRACTION
+    left = int(np.searchsorted(cols, cut, side="right"))
+    right = int(np.searchsorted(cols, total - cut, side="left")) + 1
+    top = int(np.searchsorted(rows, cut, side="right"))
+    bottom = int(np.searchsorted(rows, total - cut, side="left")) + 1
+    if right <= left or bottom <= top:
+        return None
+    return left, top, right, bottom
+
+
+def canonical_square(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+    """The mark cropped to its extent and centred on a square of its background colour.
+
+    Returns ``(rgb_square, background)`` with ``rgb_square`` as a uint8 array.
+    """
+    work = image
+    if max(image.size) > _WORK_SIDE:
+        work = image.copy()
+        work.thumbnail((_WORK_SIDE, _WORK_SIDE), Image.Resampling.BILINEAR)
+    rgb = np.asarray(work.convert("RGB"))
+    background = background_colour(rgb)
+    extent = ink_extent(ink_map(rgb, background))
+    if extent is not None:
+        left, top, right, bottom = extent
+        rgb = rgb[top:bottom, left:right]
+    height, width = rgb.shape[:2]
+    side = int(round(max(height, width) * (1 + 2 * MARGIN))) + 1
+    canvas = np.empty((side, side, 3), dtype=np.uint8)
+    canvas[:] = np.round(background).astype(np.uint8)
+    y0, x0 = (side - height) // 2, (side - width) // 2
+    canvas[y0 : y0 + height, x0 : x0 + width] = rgb
+    return canvas, background
+
+
+def prepare(image: Image.Image, input_size: int, input_mode: str) -> np.ndarray:
+    """Image -> uint8 array (C, S, S) ready for :meth:`models.embedder.Embedder.embed_prepared`."""
+    square, background = canonical_square(image)
+    resized = np.asarray(
+        Image.fromarray(square).resize(
+            (input_size, input_size), Image.Resampling.BILINEAR, reducing_gap=2.0
+        )
+    )
+    if input_mode == "ink":
+        return ink_map(resized, background)[None, :, :]
+    return np.ascontiguousarray(resized.transpose(2, 0, 1))

@@ -1,0 +1,29 @@
+"""Map domain errors to HTTP statuses with a JSON ``{"detail": ...}`` body."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from index.base import IndexMismatchError
+from service.images import ImageError
+from service.metadata import MetadataError
+from service.register import MarkNotFound
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ImageError)
+    async def _image(_: Request, exc: ImageError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+    @app.exception_handler(MetadataError)
+    async def _metadata(_: Request, exc: MetadataError) -> JSONResponse:
+        return JSONResponse({"detail": f"invalid metadata: {exc}"}, status_code=422)
+
+    @app.exception_handler(MarkNotFound)
+    async def _missing(_: Request, exc: MarkNotFound) -> JSONResponse:
+        return JSONResponse({"detail": f"no mark with id {exc.args[0]!r}"}, status_code=404)
+
+    @app.exception_handler(IndexMismatchError)
+    async def _mismatch(_: Request, exc: IndexMismatchError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)

@@ -1,0 +1,45 @@
+"""The FastAPI app: a thin assembly of routers around one register per process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from models.embedder import Embedder
+from service.api import health, marks, pages, search
+from service.api.errors import install_error_handlers
+from service.register import Register
+from service.settings import Settings
+
+
+def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+    """Build the app; the model and index load once, in the lifespan."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        register = await run_in_threadpool(Register, settings, embedder)
+        app.state.settings = settings
+        app.state.register = register
+        try:
+            yield
+        finally:
+            await run_in_threadpool(register.close)
+
+    app = FastAPI(
+        title="tmsearch",
+        summary="Trademark image similarity search",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(search.router)
+    app.include_router(marks.router)
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
+    return app

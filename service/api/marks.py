@@ -1,0 +1,78 @@
+"""Mark records and their images: read, add or replace, remove."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from service.api.deps import RegisterDep, SettingsDep, read_upload
+from service.api.schemas import ErrorOut, MarkOut
+from service.metadata import MetadataError, parse_metadata
+from service.register import MarkNotFound
+
+router = APIRouter(prefix="/v1/marks", tags=["marks"])
+_NOT_FOUND = {404: {"model": ErrorOut, "description": "No such mark."}}
+_CACHE = {"Cache-Control": "public, max-age=300"}
+
+
+@router.get("/{mark_id:path}/image", responses=_NOT_FOUND)
+async def mark_image(register: RegisterDep, mark_id: str) -> Response:
+    """The stored image of a mark (as uploaded for PNG/JPEG/GIF/WebP, else PNG)."""
+    data, media_type = await run_in_threadpool(register.image, mark_id)
+    return Response(data, media_type=media_type, headers=_CACHE)
+
+
+@router.get("/{mark_id:path}/thumbnail", responses=_NOT_FOUND)
+async def mark_thumbnail(register: RegisterDep, mark_id: str) -> Response:
+    data = await run_in_threadpool(register.thumbnail, mark_id)
+    return Response(data, media_type="image/png", headers=_CACHE)
+
+
+@router.get("/{mark_id:path}", response_model=MarkOut, responses=_NOT_FOUND)
+async def get_mark(register: RegisterDep, mark_id: str) -> MarkOut:
+    return MarkOut.of(register.get(mark_id))
+
+
+@router.post(
+    "",
+    response_model=MarkOut,
+    status_code=201,
+    responses={
+        200: {"model": MarkOut, "description": "An existing mark was replaced."},
+        413: {"model": ErrorOut}, 415: {"model": ErrorOut}, 422: {"model": ErrorOut},
+    },
+)
+async def add_mark(
+    register: RegisterDep,
+    settings: SettingsDep,
+    response: Response,
+    image: Annotated[UploadFile, File(description="The mark image.")],
+    metadata: Annotated[
+        str, Form(description='JSON object, e.g. {"id": "TM-1", "name": "Acme", ...}.')
+    ],
+) -> MarkOut:
+    """Add a mark, or replace the mark with the same id (201 created, 200 replaced)."""
+    try:
+        fields = json.loads(metadata)
+    except json.JSONDecodeError as exc:
+        raise MetadataError(f"metadata is not valid JSON: {exc}") from exc
+    if not isinstance(fields, dict):
+        raise MetadataError("metadata must be a JSON object")
+    meta = parse_metadata(fields)
+    if not meta.id:
+        raise MetadataError("metadata needs an 'id'")
+    data = await read_upload(image, settings)
+    record, created = await run_in_threadpool(register.add_mark, data, meta)
+    response.status_code = 201 if created else 200
+    return MarkOut.of(record)
+
+
+@router.delete("/{mark_id:path}", status_code=204, responses=_NOT_FOUND)
+async def delete_mark(register: RegisterDep, mark_id: str) -> Response:
+    removed = await run_in_threadpool(register.remove, [mark_id])
+    if not removed:
+        raise MarkNotFound(mark_id)
+    return Response(status_code=204)

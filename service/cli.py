@@ -1,0 +1,283 @@
+"""``tmsearch``: ingest, search, remove, re-index, inspect and serve a register.
+
+A thin face over :class:`service.register.Register`: parse arguments, call, format. Exit
+codes: 0 all went well, 1 some items failed (each reported on stderr), 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from tqdm import tqdm
+
+from service.settings import DeviceChoice, Settings
+
+app = typer.Typer(
+    help="Trademark image similarity search: ingest marks, search by image, serve the API.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@dataclass
+class CliState:
+    settings: Settings
+
+
+def _err(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Register data dir [env TMSEARCH_DATA_DIR; ./var]."),
+    ] = None,
+    device: Annotated[
+        DeviceChoice | None,
+        typer.Option("--device", help="Embedding device: auto, cpu or cuda [env TMSEARCH_DEVICE]."),
+    ] = None,
+) -> None:
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if device is not None:
+        overrides["device"] = device
+    ctx.obj = CliState(Settings(**overrides))
+
+
+def _open(ctx: typer.Context, **overrides: Any):  # noqa: ANN202 - Register, imported lazily
+    """Open the register (loads the model: imported here so ``--help`` stays fast)."""
+    from service.register import Register
+
+    settings: Settings = ctx.obj.settings
+    if overrides:
+        settings = settings.model_copy(update=overrides)
+    try:
+        return Register(settings)
+    except Exception as exc:  # noqa: BLE001 - turned into one clear line
+        _err(str(exc))
+        raise typer.Exit(1) from exc
+
+
+def _check_index(register: Any) -> None:
+    if register.index_error is not None:
+        _err(str(register.index_error))
+        register.close()
+        raise typer.Exit(1)
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="Folder of mark images, searched recursively.")],
+    metadata: Annotated[
+        Path | None,
+        typer.Option("--metadata", help="JSON lines or CSV with a 'file' column."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Decode processes (0 = inline).")
+    ] = None,
+) -> None:
+    """Add or update every image under FOLDER; unchanged files are skipped."""
+    from service.pipeline import count_image_files
+
+    if not folder.is_dir():
+        _err(f"not a folder: {folder}")
+        raise typer.Exit(2)
+    if metadata is not None and not metadata.is_file():
+        _err(f"metadata file not found: {metadata}")
+        raise typer.Exit(2)
+    overrides = {"workers": workers} if workers is not None else {}
+    register = _open(ctx, **overrides)
+    _check_index(register)
+    total = count_image_files(folder)
+    with tqdm(total=total, unit="mark", desc="ingest", dynamic_ncols=True) as bar:
+
+        def on_event(event: Any) -> None:
+            if event.outcome == "failed":
+                tqdm.write(f"error: {event.path}: {event.message}", file=sys.stderr)
+            if event.mark_id is not None:
+                bar.update(1)
+
+        try:
+            summary = register.ingest_folder(folder, metadata, on_event)
+        except Exception as exc:  # noqa: BLE001
+            _err(str(exc))
+            raise typer.Exit(1) from exc
+        finally:
+            register.close()
+    rate = (summary.added + summary.updated) / summary.seconds if summary.seconds else 0.0
+    typer.echo(
+        f"added {summary.added}, updated {summary.updated}, skipped {summary.skipped}, "
+        f"failed {summary.failed} in {summary.seconds:.1f} s ({rate:.1f} marks/s)"
+    )
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    images: Annotated[list[Path] | None, typer.Argument(help="Query images.")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Results per query.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per query.")] = False,
+    queries: Annotated[
+        Path | None, typer.Option("--queries", help="File with one image path a line.")
+    ] = None,
+) -> None:
+    """Find the marks most similar to each query image, best first."""
+    paths = [str(p) for p in images or []]
+    if queries is not None:
+        if not queries.is_file():
+            _err(f"queries file not found: {queries}")
+            raise typer.Exit(2)
+        paths += [line.strip() for line in queries.read_text().splitlines() if line.strip()]
+    if not paths:
+        _err("give query images or --queries LIST")
+        raise typer.Exit(2)
+    register = _open(ctx)
+    _check_index(register)
+    failed = 0
+    try:
+        for name, outcome in register.search_many(((p, _read(p)) for p in paths), k):
+            if isinstance(outcome, Exception):
+                failed += 1
+                _err(f"{name}: {outcome}")
+                if as_json:
+                    typer.echo(json.dumps({"query": name, "error": str(outcome)}))
+                continue
+            if as_json:
+                rows = [{"id": r.record.id, "score": round(r.score, 6), "name": r.record.name}
+                        for r in outcome]
+                typer.echo(json.dumps({"query": name, "results": rows}, ensure_ascii=False))
+            else:
+                typer.echo(f"{name}:")
+                for rank, r in enumerate(outcome, start=1):
+                    typer.echo(f"  {rank:>3}. {r.score:.4f}  {r.record.id}  {r.record.name or ''}")
+    finally:
+        register.close()
+    if failed:
+        raise typer.Exit(1)
+
+
+def _read(path: str) -> bytes | Exception:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        return OSError(f"cannot read: {exc.strerror or exc}")
+
+
+@app.command()
+def remove(
+    ctx: typer.Context, ids: Annotated[list[str], typer.Argument(help="Mark ids to remove.")]
+) -> None:
+    """Remove marks by id."""
+    register = _open(ctx)
+    _check_index(register)
+    try:
+        removed = set(register.remove(ids))
+    finally:
+        register.close()
+    for mark_id in ids:
+        if mark_id in removed:
+            typer.echo(f"removed {mark_id}")
+        else:
+            _err(f"no mark with id {mark_id!r}")
+    if len(removed) < len(set(ids)):
+        raise typer.Exit(1)
+
+
+@app.command()
+def reindex(ctx: typer.Context) -> None:
+    """Re-embed every stored mark with the current model into a new index, then swap."""
+    register = _open(ctx)
+    try:
+        with tqdm(total=register.records.count(), unit="mark", desc="reindex") as bar:
+            done = register.reindex(lambda n, _total: bar.update(n - bar.n))
+    finally:
+        register.close()
+    typer.echo(f"re-indexed {done} marks with model {register.embedder.version}")
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the register's size, model and index."""
+    register = _open(ctx)
+    try:
+        info = register.stats()
+    finally:
+        register.close()
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    for key, value in info.items():
+        typer.echo(f"{key:>20}: {value}")
+    if info["needs_reindex"]:
+        typer.echo("the index was built with another model: run `tmsearch reindex`")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option("--host", help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port.")] = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) and the search page."""
+    import uvicorn
+
+    from service.api.main import create_app
+
+    settings: Settings = ctx.obj.settings
+    host = host or settings.host
+    port = port or settings.port
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Only this many icons (evenly spread).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Ingest even if the register has marks.")
+    ] = False,
+) -> None:
+    """Build the offline demo register from Simple Icons (skipped if marks exist)."""
+    from service.demo import write_demo_folder
+
+    register = _open(ctx)
+    try:
+        if register.records.count() and not force:
+            typer.echo(
+                f"register in {register.data_dir} already has {register.records.count()} marks;"
+                " use --force to ingest the demo marks anyway"
+            )
+            return
+        _check_index(register)
+        folder = register.data_dir / "demo-src"
+        with tqdm(unit="icon", desc="render") as bar:
+            metadata = write_demo_folder(folder, limit, lambda _slug: bar.update(1))
+        total = sum(1 for _ in metadata.open())
+        with tqdm(total=total, unit="mark", desc="ingest") as bar:
+            summary = register.ingest_folder(
+                folder / "images", metadata, lambda e: bar.update(1) if e.mark_id else None
+            )
+    finally:
+        register.close()
+    typer.echo(
+        f"demo register: added {summary.added}, updated {summary.updated}, skipped "
+        f"{summary.skipped}, failed {summary.failed} in {summary.seconds:.1f} s"
+    )

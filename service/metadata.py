@@ -1,0 +1,146 @@
+"""Mark metadata: the fields an office records beside the image, validated in one place.
+
+Used by the metadata files of ``tmsearch ingest`` (JSON lines or CSV with a ``file``
+column) and by the JSON part of ``POST /v1/marks``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+VIENNA_CODE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,2}$")
+MARK_ID = re.compile(r"^[^\x00-\x1f]{1,512}$")
+
+
+class MarkStatus(StrEnum):
+    filed = "filed"
+    published = "published"
+    registered = "registered"
+    expired = "expired"
+    refused = "refused"
+
+
+class MetadataError(ValueError):
+    """A metadata row or document that does not validate."""
+
+
+def _split_list(value: Any) -> Any:
+    """CSV cells hold lists as "9, 42" or "9;42"; JSON gives real lists."""
+    if isinstance(value, str):
+        parts = [p.strip() for p in re.split(r"[;,|]", value)]
+        return [p for p in parts if p]
+    return value
+
+
+class MarkMetadata(BaseModel):
+    """Everything about a mark except its image. All fields are optional."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    id: str | None = Field(None, description="Mark id; default derives from the file path.")
+    name: str | None = None
+    owner: str | None = None
+    application_number: str | None = None
+    registration_number: str | None = None
+    nice_classes: list[int] = Field(default_factory=list, description="Nice classes 1..45.")
+    vienna_codes: list[str] = Field(default_factory=list, description='e.g. "26.01.01".')
+    status: MarkStatus | None = None
+    filing_date: date | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str | None) -> str | None:
+        if value is not None and not MARK_ID.match(value):
+            raise ValueError("id must be 1..512 characters without control characters")
+        return value
+
+    @field_validator("nice_classes", mode="before")
+    @classmethod
+    def _nice_list(cls, value: Any) -> Any:
+        return _split_list(value) if value not in (None, "") else []
+
+    @field_validator("nice_classes")
+    @classmethod
+    def _nice_range(cls, value: list[int]) -> list[int]:
+        bad = [c for c in value if not 1 <= c <= 45]
+        if bad:
+            raise ValueError(f"Nice classes are 1..45, got {bad}")
+        return sorted(set(value))
+
+    @field_validator("vienna_codes", mode="before")
+    @classmethod
+    def _vienna_list(cls, value: Any) -> Any:
+        return _split_list(value) if value not in (None, "") else []
+
+    @field_validator("vienna_codes")
+    @classmethod
+    def _vienna_format(cls, value: list[str]) -> list[str]:
+        bad = [c for c in value if not VIENNA_CODE.match(c)]
+        if bad:
+            raise ValueError(f'Vienna codes look like "26.01.01", got {bad}')
+        return value
+
+    @field_validator("status", "filing_date", "name", "owner", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+
+def parse_metadata(data: dict[str, Any]) -> MarkMetadata:
+    try:
+        return MarkMetadata.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'metadata'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise MetadataError(problems) from exc
+
+
+def read_metadata_file(path: Path) -> Iterator[tuple[str, MarkMetadata | MetadataError]]:
+    """Yield ``(file, metadata or error)`` per row of a JSON-lines or CSV file.
+
+    A bad row is yielded as an error (reported, then skipped by the caller) rather than
+    aborting the whole file.
+    """
+    if path.suffix.lower() == ".csv":
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            if not reader.fieldnames or "file" not in reader.fieldnames:
+                raise MetadataError(f"{path}: a CSV metadata file needs a 'file' column")
+            for number, row in enumerate(reader, start=2):
+                yield from _row(row, f"{path}:{number}")
+        return
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield f"<line {number}>", MetadataError(f"{path}:{number}: invalid JSON: {exc}")
+                continue
+            if not isinstance(row, dict):
+                yield f"<line {number}>", MetadataError(f"{path}:{number}: not a JSON object")
+                continue
+            yield from _row(row, f"{path}:{number}")
+
+
+def _row(row: dict[str, Any], where: str) -> Iterator[tuple[str, MarkMetadata | MetadataError]]:
+    file = str(row.get("file") or "").strip().replace("\\", "/")
+    if not file:
+        yield f"<{where}>", MetadataError(f"{where}: no 'file' given")
+        return
+    try:
+        yield file, parse_metadata(row)
+    except MetadataError as exc:
+        yield file, MetadataError(f"{where}: {exc}")

@@ -1,0 +1,139 @@
+"""The ingest pipeline's pieces: a streaming file reader and a picklable mapper.
+
+reader (``iter_image_files``) -> mapper (``prepare_file``, in worker processes:
+read, hash, decode, normalise, thumbnail, network input) -> writer (the register:
+embed in batches, store records and vectors). The mapper touches no torch and no
+database, so it runs anywhere and fails per file, never per batch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.preprocess import prepare
+from service.images import ImageError, ImageLimits, content_hash, decode_image, make_thumbnail
+
+IMAGE_EXTENSIONS = frozenset(
+    {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".svg"}
+)
+
+
+def iter_image_files(folder: Path) -> Iterator[Path]:
+    """Image files under ``folder``, depth first, sorted within each directory.
+
+    A generator over ``os.scandir``: a folder of a million files is never listed into
+    memory at once beyond one directory's entries.
+    """
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                subdirs.append(Path(entry.path))
+            elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:
+                yield Path(entry.path)
+        stack.extend(reversed(subdirs))
+
+
+def count_image_files(folder: Path) -> int:
+    return sum(1 for _ in iter_image_files(folder))
+
+
+def mark_id_for(path: Path, folder: Path) -> str:
+    """Default mark id: path relative to the ingested folder, POSIX separators, no suffix."""
+    return path.relative_to(folder).with_suffix("").as_posix()
+
+
+@dataclass(frozen=True)
+class PrepareSpec:
+    """What a worker needs to know to prepare an image for the loaded model."""
+
+    input_size: int
+    input_mode: str
+    limits: ImageLimits
+    thumbnail_size: int
+
+
+@dataclass
+class PreparedImage:
+    content_hash: str
+    stored_bytes: bytes
+    media_type: str
+    thumbnail: bytes
+    model_input: np.ndarray  # uint8 (C, S, S)
+
+
+@dataclass
+class FileOutcome:
+    """Result of preparing one file: ``prepared`` or ``unchanged`` or ``error``."""
+
+    path: str
+    content_hash: str | None = None
+    prepared: PreparedImage | None = None
+    unchanged: bool = False
+    error: str | None = None
+
+
+def prepare_bytes(data: bytes, spec: PrepareSpec, digest: str | None = None) -> PreparedImage:
+    """Decode untrusted bytes and derive everything the register stores for them."""
+    decoded = decode_image(data, spec.limits)
+    return PreparedImage(
+        content_hash=digest or content_hash(data),
+        stored_bytes=decoded.stored_bytes,
+        media_type=decoded.media_type,
+        thumbnail=make_thumbnail(decoded.image, spec.thumbnail_size),
+        model_input=prepare(decoded.image, spec.input_size, spec.input_mode),
+    )
+
+
+def prepare_file(task: tuple[str, str | None, PrepareSpec]) -> FileOutcome:
+    """Worker entry point: ``(path, known content hash or None, spec)`` -> outcome."""
+    path, known_hash, spec = task
+    try:
+        size = os.path.getsize(path)
+        if size > spec.limits.max_bytes:
+            return FileOutcome(
+                path, error=f"file is {size:,} bytes; the limit is {spec.limits.max_bytes:,}"
+            )
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        return FileOutcome(path, error=f"cannot read: {exc.strerror or exc}")
+    digest = content_hash(data)
+    if digest == known_hash:
+        return FileOutcome(path, content_hash=digest, unchanged=True)
+    try:
+        return FileOutcome(path, content_hash=digest, prepared=prepare_bytes(data, spec, digest))
+    except ImageError as exc:
+        return FileOutcome(path, content_hash=digest, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - one bad file never aborts a batch
+        return FileOutcome(path, content_hash=digest, error=f"unexpected error: {exc!r}")
+
+
+def map_in_chunks(
+    tasks: Iterable[list], executor: Executor | None
+) -> Iterator[list[FileOutcome]]:
+    """Prepare chunks of tasks, keeping the next chunk in flight while one is consumed."""
+    if executor is None:
+        for chunk in tasks:
+            yield [prepare_file(t) for t in chunk]
+        return
+    pending: list[list[Future[FileOutcome]]] = []
+    for chunk in tasks:
+        pending.append([executor.submit(prepare_file, t) for t in chunk])
+        if len(pending) >= 2:
+            yield [f.result() for f in pending.pop(0)]
+    while pending:
+        yield [f.result() for f in pending.pop(0)]

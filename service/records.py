@@ -1,0 +1,287 @@
+"""Mark records in SQLite (WAL): the register's source of truth.
+
+Each record names the int64 ``vector_id`` under which its embedding sits in the vector
+store. Vector ids are handed out from a counter in the same transaction as the record
+and never reused, so an updated mark gets a fresh id and a stale vector can always be
+told apart from a live one (see ``Register.reconcile``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from service.metadata import MarkMetadata
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS marks (
+    id TEXT PRIMARY KEY,
+    vector_id INTEGER NOT NULL UNIQUE,
+    name TEXT,
+    owner TEXT,
+    application_number TEXT,
+    registration_number TEXT,
+    nice_classes TEXT NOT NULL DEFAULT '[]',
+    vienna_codes TEXT NOT NULL DEFAULT '[]',
+    status TEXT,
+    filing_date TEXT,
+    content_hash TEXT NOT NULL,
+    image_key TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    source TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS marks_image_key ON marks(image_key);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_COLUMNS = (
+    "id, vector_id, name, owner, application_number, registration_number, nice_classes, "
+    "vienna_codes, status, filing_date, content_hash, image_key, media_type, source, "
+    "created_at, updated_at"
+)
+
+
+@dataclass
+class MarkRecord:
+    """A stored mark: its metadata, where its image is, and its vector id."""
+
+    id: str
+    vector_id: int
+    content_hash: str
+    image_key: str
+    media_type: str
+    name: str | None = None
+    owner: str | None = None
+    application_number: str | None = None
+    registration_number: str | None = None
+    nice_classes: list[int] = field(default_factory=list)
+    vienna_codes: list[str] = field(default_factory=list)
+    status: str | None = None
+    filing_date: str | None = None
+    source: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+
+    def metadata(self) -> MarkMetadata:
+        return MarkMetadata(
+            id=self.id,
+            name=self.name,
+            owner=self.owner,
+            application_number=self.application_number,
+            registration_number=self.registration_number,
+            nice_classes=self.nice_classes,
+            vienna_codes=self.vienna_codes,
+            status=self.status,
+            filing_date=self.filing_date,
+        )
+
+
+@dataclass(frozen=True)
+class NewImage:
+    """The image side of an upsert: content identity and where the bytes were stored."""
+
+    content_hash: str
+    image_key: str
+    media_type: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _row_to_record(row: sqlite3.Row) -> MarkRecord:
+    data = dict(row)
+    data["nice_classes"] = json.loads(data["nice_classes"])
+    data["vienna_codes"] = json.loads(data["vienna_codes"])
+    return MarkRecord(**data)
+
+
+class RecordStore:
+    """Thread-safe access to the marks table; one connection, serialised by a lock."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")  # an acknowledged mark survives
+            self._conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- meta ---------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            return self._meta_locked(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._set_meta_locked(key, value)
+
+    # -- reads --------------------------------------------------------------------------
+    def count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM marks").fetchone()[0])
+
+    def get(self, mark_id: str) -> MarkRecord | None:
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM marks WHERE id=?", (mark_id,)
+            ).fetchone()
+        return None if row is None else _row_to_record(row)
+
+    def get_many(self, mark_ids: Sequence[str]) -> dict[str, MarkRecord]:
+        return self._fetch_in("id", list(mark_ids), key=lambda r: r.id)
+
+    def get_by_vector_ids(self, vector_ids: Sequence[int]) -> dict[int, MarkRecord]:
+        return self._fetch_in("vector_id", [int(v) for v in vector_ids], key=lambda r: r.vector_id)
+
+    def _fetch_in(self, column: str, values: list, key) -> dict:  # type: ignore[no-untyped-def]
+        out = {}
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT {_COLUMNS} FROM marks WHERE {column} IN ({marks})", chunk
+                ).fetchall()
+            for row in rows:
+                record = _row_to_record(row)
+                out[key(record)] = record
+        return out
+
+    def iter_all(self, batch: int = 1000) -> Iterator[MarkRecord]:
+        """All records in vector-id order, fetched in pages (bounded memory)."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT {_COLUMNS} FROM marks WHERE vector_id > ? ORDER BY vector_id LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield _row_to_record(row)
+            last = int(rows[-1]["vector_id"])
+
+    def vector_ids(self) -> list[int]:
+        with self._lock:
+            return [int(r[0]) for r in self._conn.execute("SELECT vector_id FROM marks")]
+
+    def image_key_in_use(self, image_key: str) -> bool:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT 1 FROM marks WHERE image_key=? LIMIT 1", (image_key,)
+            ).fetchone()
+        return row is not None
+
+    # -- writes -------------------------------------------------------------------------
+    def upsert(
+        self, items: Iterable[tuple[str, MarkMetadata, NewImage | None, str | None]]
+    ) -> list[tuple[MarkRecord, int | None]]:
+        """Insert or update marks in one transaction.
+
+        Each item is ``(mark_id, metadata, new_image_or_None, source)``. With a new image the
+        mark gets a fresh vector id; without one only its metadata changes. Returns, per
+        item, the stored record and the vector id it replaced (to be removed from the
+        vector store), or None.
+        """
+        results: list[tuple[MarkRecord, int | None]] = []
+        now = _now()
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                next_id = int(self._meta_locked("next_vector_id") or 1)
+                for mark_id, meta, image, source in items:
+                    old = self._conn.execute(
+                        f"SELECT {_COLUMNS} FROM marks WHERE id=?", (mark_id,)
+                    ).fetchone()
+                    old_rec = _row_to_record(old) if old is not None else None
+                    if old_rec is None and image is None:
+                        raise ValueError(f"mark {mark_id!r} does not exist and has no image")
+                    replaced: int | None = None
+                    if image is not None:
+                        vector_id = next_id
+                        next_id += 1
+                        replaced = old_rec.vector_id if old_rec else None
+                    else:
+                        assert old_rec is not None
+                        vector_id = old_rec.vector_id
+                        image = NewImage(old_rec.content_hash, old_rec.image_key,
+                                         old_rec.media_type)
+                    record = MarkRecord(
+                        id=mark_id,
+                        vector_id=vector_id,
+                        content_hash=image.content_hash,
+                        image_key=image.image_key,
+                        media_type=image.media_type,
+                        name=meta.name,
+                        owner=meta.owner,
+                        application_number=meta.application_number,
+                        registration_number=meta.registration_number,
+                        nice_classes=list(meta.nice_classes),
+                        vienna_codes=list(meta.vienna_codes),
+                        status=meta.status.value if meta.status else None,
+                        filing_date=meta.filing_date.isoformat() if meta.filing_date else None,
+                        source=source or (old_rec.source if old_rec else None),
+                        created_at=old_rec.created_at if old_rec else now,
+                        updated_at=now,
+                    )
+                    self._conn.execute(
+                        f"INSERT OR REPLACE INTO marks({_COLUMNS}) VALUES "
+                        f"({','.join('?' * 16)})",
+                        (
+                            record.id, record.vector_id, record.name, record.owner,
+                            record.application_number, record.registration_number,
+                            json.dumps(record.nice_classes), json.dumps(record.vienna_codes),
+                            record.status, record.filing_date, record.content_hash,
+                            record.image_key, record.media_type, record.source,
+                            record.created_at, record.updated_at,
+                        ),
+                    )
+                    results.append((record, replaced))
+                self._set_meta_locked("next_vector_id", str(next_id))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return results
+
+    def delete(self, mark_ids: Sequence[str]) -> list[MarkRecord]:
+        """Delete marks in one transaction; returns the records that existed."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                found = self.get_many(mark_ids)
+                self._conn.executemany(
+                    "DELETE FROM marks WHERE id=?", [(m,) for m in found]
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return list(found.values())
+
+    def _meta_locked(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta_locked(self, key: str, value: str) -> None:
+        self._conn.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )

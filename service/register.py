@@ -1,0 +1,506 @@
+"""The register: the one place that knows how a mark becomes a record and a vector, and
+how a query image becomes a ranked list of earlier marks.
+
+The CLI, the API and the web page all call this module; none of them touches FAISS or
+SQLite directly.
+
+Write order (what keeps records and vectors consistent, whatever moment a crash hits):
+
+1. the stored image and thumbnail are written (content-addressed, atomic rename); a crash
+   here leaves at most an orphan file;
+2. the records are upserted in one SQLite transaction that also hands out fresh vector
+   ids; this commit is the acknowledgement: once it returns, the mark is in the register;
+3. the vectors are added to (and replaced vector ids removed from) the in-memory index;
+4. the index is persisted by atomic rename every ``index_save_every`` changes, at the end
+   of a batch and on close.
+
+On open, :meth:`Register.reconcile` compares the index's ids with the records' vector
+ids: a record without a vector is re-embedded from its stored image, a vector without a
+record (replaced or removed before the crash) is dropped. SQLite and the stored images
+are therefore the source of truth and the index is a checkpointed cache of them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.base import IndexInfo, IndexMismatchError
+from index.faiss_store import FaissStore
+from models.embedder import Embedder
+from service.image_store import ImageStore
+from service.images import ImageLimits
+from service.metadata import MarkMetadata, MetadataError, read_metadata_file
+from service.pipeline import (
+    FileOutcome,
+    PreparedImage,
+    PrepareSpec,
+    iter_image_files,
+    map_in_chunks,
+    mark_id_for,
+    prepare_bytes,
+)
+from service.records import MarkRecord, NewImage, RecordStore
+from service.settings import Settings
+
+INDEX_FILE = Path("index") / "vectors.tmsi"
+RECORDS_FILE = "records.sqlite3"
+_CHUNK = 256  # files per pipeline chunk (bounded memory whatever the folder size)
+
+
+class MarkNotFound(KeyError):
+    """No mark with that id."""
+
+
+@dataclass
+class SearchResult:
+    record: MarkRecord
+    score: float
+
+
+@dataclass
+class IngestEvent:
+    """One file's fate during an ingest, for progress bars and error lines."""
+
+    path: str
+    mark_id: str | None
+    outcome: str  # added | updated | skipped | failed
+    message: str | None = None
+
+
+@dataclass
+class IngestSummary:
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    failed: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+
+@dataclass
+class ReconcileReport:
+    restored: int = 0  # records whose vectors were missing, re-embedded
+    dropped: int = 0  # vectors without a record, removed
+    unreadable: list[str] = field(default_factory=list)  # records whose image is gone
+
+
+class Register:
+    """A trademark register held in a data dir: records, stored images and a vector index."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.data_dir = settings.resolved_data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.embedder = embedder or Embedder(
+            settings.model_path, settings.device, settings.batch_size
+        )
+        self.records = RecordStore(self.data_dir / RECORDS_FILE)
+        self.images = ImageStore(self.data_dir)
+        self.index_path = self.data_dir / INDEX_FILE
+        self.spec = PrepareSpec(
+            input_size=self.embedder.config.input_size,
+            input_mode=self.embedder.config.input_mode,
+            limits=ImageLimits(
+                settings.max_upload_bytes, settings.max_image_pixels, settings.stored_image_max_side
+            ),
+            thumbnail_size=settings.thumbnail_size,
+        )
+        self._write_lock = threading.RLock()
+        self._dirty = 0
+        self.index_error: IndexMismatchError | None = None
+        self.store = self._load_store()
+        if self.index_error is None:
+            self.reconcile()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def _expected_info(self) -> IndexInfo:
+        return IndexInfo(model_version=self.embedder.version, dim=self.embedder.dim)
+
+    def _load_store(self) -> FaissStore:
+        if not self.index_path.is_file():
+            return FaissStore(self._expected_info())
+        try:
+            return FaissStore.load(self.index_path, expect=self._expected_info())
+        except IndexMismatchError as exc:
+            self.index_error = exc
+            return FaissStore(self._expected_info())
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._dirty and self.index_error is None:
+                self.save_index()
+            self.records.close()
+
+    def __enter__(self) -> Register:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def save_index(self) -> None:
+        with self._write_lock:
+            self.store.save(self.index_path)
+            self._dirty = 0
+
+    def _changed(self, n: int) -> None:
+        self._dirty += n
+        if self._dirty >= self.settings.index_save_every:
+            self.save_index()
+
+    def _require_index(self) -> None:
+        if self.index_error is not None:
+            raise self.index_error
+
+    # -- consistency --------------------------------------------------------------------
+    def reconcile(self) -> ReconcileReport:
+        """Make the index hold exactly one vector per record (see the module docstring)."""
+        report = ReconcileReport()
+        with self._write_lock:
+            self._require_index()
+            indexed = set(self.store.ids().tolist())
+            live = set(self.records.vector_ids())
+            stray = indexed - live
+            if stray:
+                report.dropped = self.store.remove(stray)
+            missing = live - indexed
+            if missing:
+                records = self.records.get_by_vector_ids(sorted(missing))
+                for batch in _batched(records.values(), self.settings.batch_size):
+                    ids, inputs = [], []
+                    for record in batch:
+                        try:
+                            data = self.images.read(record.image_key, record.media_type)
+                            inputs.append(self._prepare_stored(data))
+                            ids.append(record.vector_id)
+                        except Exception:  # noqa: BLE001 - reported, never fatal
+                            report.unreadable.append(record.id)
+                    if ids:
+                        self.store.add(np.array(ids), self.embedder.embed_prepared(inputs))
+                        report.restored += len(ids)
+            if report.dropped or report.restored:
+                self.save_index()
+        return report
+
+    def _prepare_stored(self, data: bytes) -> np.ndarray:
+        """Stored images were accepted once already: only the size limit is relaxed."""
+        spec = PrepareSpec(
+            self.spec.input_size,
+            self.spec.input_mode,
+            ImageLimits(max(len(data), 1), self.spec.limits.max_pixels, self.spec.limits.max_side),
+            self.spec.thumbnail_size,
+        )
+        return prepare_bytes(data, spec).model_input
+
+    # -- writes -------------------------------------------------------------------------
+    def _write_batch(
+        self, items: Sequence[tuple[str, MarkMetadata, PreparedImage | None, str | None]]
+    ) -> list[tuple[MarkRecord, int | None]]:
+        """Steps 1-3 of the write order for a batch of marks."""
+        previous = self.records.get_many([mark_id for mark_id, _, p, _ in items if p is not None])
+        new_images: list[NewImage | None] = []
+        for _, _, prepared, _ in items:
+            if prepared is None:
+                new_images.append(None)
+                continue
+            key = self.images.put(prepared.stored_bytes, prepared.media_type, prepared.thumbnail)
+            new_images.append(NewImage(prepared.content_hash, key, prepared.media_type))
+        to_embed = [p.model_input for _, _, p, _ in items if p is not None]
+        vectors = self.embedder.embed_prepared(to_embed) if to_embed else None
+        results = self.records.upsert(
+            (mark_id, meta, image, source)
+            for (mark_id, meta, _, source), image in zip(items, new_images, strict=True)
+        )
+        replaced = [old for _, old in results if old is not None]
+        if replaced:
+            self.store.remove(replaced)
+        if vectors is not None:
+            ids = [rec.vector_id for (rec, _), img in zip(results, new_images, strict=True) if img]
+            self.store.add(np.array(ids, dtype=np.int64), vectors)
+        self._collect_unused_images(previous.values())
+        self._changed(len(items))
+        return results
+
+    def _collect_unused_images(self, records: Iterable[MarkRecord]) -> None:
+        """Delete stored files that no record refers to any more (images are shared)."""
+        for record in records:
+            if not self.records.image_key_in_use(record.image_key):
+                self.images.delete(record.image_key, record.media_type)
+
+    def add_mark(
+        self, data: bytes, metadata: MarkMetadata, mark_id: str | None = None,
+        source: str | None = None,
+    ) -> tuple[MarkRecord, bool]:
+        """Add or replace one mark from uploaded bytes. Returns ``(record, created)``.
+
+        The bytes are decoded before anything is written, so a bad image changes nothing.
+        """
+        mark_id = mark_id or metadata.id
+        if not mark_id:
+            raise MetadataError("a mark needs an id")
+        prepared = prepare_bytes(data, self.spec)
+        with self._write_lock:
+            self._require_index()
+            ((record, replaced),) = self._write_batch([(mark_id, metadata, prepared, source)])
+        return record, replaced is None
+
+    def remove(self, mark_ids: Iterable[str]) -> list[str]:
+        """Remove marks (records first, then vectors, then unshared image files)."""
+        with self._write_lock:
+            self._require_index()
+            removed = self.records.delete(list(dict.fromkeys(mark_ids)))
+            self.store.remove(r.vector_id for r in removed)
+            self._collect_unused_images(removed)
+            if removed:
+                self.save_index()
+        return [r.id for r in removed]
+
+    def ingest_folder(
+        self,
+        folder: Path,
+        metadata_file: Path | None = None,
+        on_event: Callable[[IngestEvent], None] | None = None,
+    ) -> IngestSummary:
+        """Add or update every image under ``folder``; unchanged files are skipped."""
+        started = time.perf_counter()
+        summary = IngestSummary()
+        emit = on_event or (lambda _e: None)
+        folder = folder.resolve()
+        if not folder.is_dir():
+            raise FileNotFoundError(f"not a folder: {folder}")
+        metadata: dict[str, MarkMetadata] = {}
+        if metadata_file is not None:
+            for file, meta in read_metadata_file(metadata_file):
+                if isinstance(meta, MetadataError):
+                    summary.count("failed")
+                    summary.failures.append((file, str(meta)))
+                    emit(IngestEvent(file, None, "failed", str(meta)))
+                else:
+                    metadata[file] = meta
+        with self._write_lock:
+            self._require_index()
+            seen: set[str] = set()
+            executor = self._executor()
+            try:
+                tasks = self._tasks(folder, metadata)
+                chunks = _chunked(tasks, _CHUNK)
+                for outcomes, ids in self._prepared(chunks, executor):
+                    self._apply_chunk(outcomes, ids, metadata, folder, seen, summary, emit)
+            finally:
+                if executor is not None:
+                    executor.shutdown(cancel_futures=True)
+                self.save_index()
+            self.records.set_meta("last_ingest", datetime.now(UTC).isoformat(timespec="seconds"))
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _executor(self) -> ProcessPoolExecutor | None:
+        if self.settings.workers <= 0:
+            return None
+        return ProcessPoolExecutor(self.settings.workers, mp_context=get_context("spawn"))
+
+    def _tasks(
+        self, folder: Path, metadata: dict[str, MarkMetadata]
+    ) -> Iterator[tuple[str, str, str]]:
+        for path in iter_image_files(folder):
+            rel = path.relative_to(folder).as_posix()
+            meta = metadata.get(rel)
+            mark_id = meta.id if meta is not None and meta.id else mark_id_for(path, folder)
+            yield str(path), rel, mark_id
+
+    def _prepared(
+        self, chunks: Iterator[list[tuple[str, str, str]]], executor: ProcessPoolExecutor | None
+    ) -> Iterator[tuple[list[FileOutcome], list[tuple[str, str]]]]:
+        """Look up known hashes per chunk, then prepare the chunk in the workers."""
+        id_chunks: list[list[tuple[str, str]]] = []
+
+        def work() -> Iterator[list[tuple[str, str | None, PrepareSpec]]]:
+            for chunk in chunks:
+                known = self.records.get_many([mark_id for _, _, mark_id in chunk])
+                id_chunks.append([(rel, mark_id) for _, rel, mark_id in chunk])
+                yield [
+                    (path, known[m].content_hash if m in known else None, self.spec)
+                    for path, _, m in chunk
+                ]
+
+        for outcomes in map_in_chunks(work(), executor):
+            yield outcomes, id_chunks.pop(0)
+
+    def _apply_chunk(
+        self,
+        outcomes: list[FileOutcome],
+        ids: list[tuple[str, str]],
+        metadata: dict[str, MarkMetadata],
+        folder: Path,
+        seen: set[str],
+        summary: IngestSummary,
+        emit: Callable[[IngestEvent], None],
+    ) -> None:
+        existing = self.records.get_many([mark_id for _, mark_id in ids])
+        batch: list[tuple[str, MarkMetadata, PreparedImage | None, str | None]] = []
+        batch_rel: list[str] = []
+        for outcome, (rel, mark_id) in zip(outcomes, ids, strict=True):
+            if mark_id in seen:
+                message = f"another file in this ingest already has mark id {mark_id!r}"
+                summary.count("failed")
+                summary.failures.append((rel, message))
+                emit(IngestEvent(rel, mark_id, "failed", message))
+                continue
+            seen.add(mark_id)
+            if outcome.error is not None:
+                summary.count("failed")
+                summary.failures.append((rel, outcome.error))
+                emit(IngestEvent(rel, mark_id, "failed", outcome.error))
+                continue
+            old = existing.get(mark_id)
+            meta = metadata.get(rel)
+            if meta is None:
+                meta = old.metadata() if old is not None else MarkMetadata()
+            if outcome.unchanged:
+                assert old is not None
+                if _same_metadata(old.metadata(), meta):
+                    summary.count("skipped")
+                    emit(IngestEvent(rel, mark_id, "skipped"))
+                    continue
+            batch.append((mark_id, meta, outcome.prepared, rel))
+            batch_rel.append(rel)
+        if not batch:
+            return
+        results = self._write_batch(batch)
+        for rel, (record, _) in zip(batch_rel, results, strict=True):
+            outcome_name = "updated" if record.id in existing else "added"
+            summary.count(outcome_name)
+            emit(IngestEvent(rel, record.id, outcome_name))
+
+    # -- reads --------------------------------------------------------------------------
+    def get(self, mark_id: str) -> MarkRecord:
+        record = self.records.get(mark_id)
+        if record is None:
+            raise MarkNotFound(mark_id)
+        return record
+
+    def image(self, mark_id: str) -> tuple[bytes, str]:
+        record = self.get(mark_id)
+        return self.images.read(record.image_key, record.media_type), record.media_type
+
+    def thumbnail(self, mark_id: str) -> bytes:
+        record = self.get(mark_id)
+        return self.images.thumb_path(record.image_key).read_bytes()
+
+    def search(self, data: bytes, k: int | None = None) -> list[SearchResult]:
+        """Marks most similar to the image in ``data``, best first."""
+        prepared = prepare_bytes(data, self.spec).model_input
+        return self.search_prepared([prepared], k)[0]
+
+    def search_prepared(
+        self, inputs: Sequence[np.ndarray], k: int | None = None
+    ) -> list[list[SearchResult]]:
+        """Batch search: prepared network inputs -> ranked results per query."""
+        self._require_index()
+        k = min(k or self.settings.default_k, self.settings.max_k)
+        if not inputs:
+            return []
+        vectors = self.embedder.embed_prepared(list(inputs))
+        hits = self.store.search(vectors, k)
+        wanted = [int(i) for i in np.unique(hits.ids) if i >= 0]
+        records = self.records.get_by_vector_ids(wanted)
+        out: list[list[SearchResult]] = []
+        for row_ids, row_scores in zip(hits.ids, hits.scores, strict=True):
+            out.append([
+                SearchResult(records[int(v)], float(s))
+                for v, s in zip(row_ids, row_scores, strict=True)
+                if int(v) in records  # a vector whose record was just removed is skipped
+            ])
+        return out
+
+    def search_many(
+        self, queries: Iterable[tuple[str, bytes | Exception]], k: int | None = None
+    ) -> Iterator[tuple[str, list[SearchResult] | Exception]]:
+        """Many queries, embedded in batches with the model loaded once; order kept."""
+        for chunk in _batched(queries, self.settings.batch_size):
+            prepared: list[np.ndarray] = []
+            slots: list[tuple[str, int | Exception]] = []
+            for name, data in chunk:
+                if isinstance(data, Exception):
+                    slots.append((name, data))
+                    continue
+                try:
+                    prepared.append(prepare_bytes(data, self.spec).model_input)
+                    slots.append((name, len(prepared) - 1))
+                except Exception as exc:  # noqa: BLE001 - reported per query
+                    slots.append((name, exc))
+            results = self.search_prepared(prepared, k) if prepared else []
+            for name, slot in slots:
+                yield name, slot if isinstance(slot, Exception) else results[slot]
+
+    # -- maintenance --------------------------------------------------------------------
+    def reindex(self, on_progress: Callable[[int, int], None] | None = None) -> int:
+        """Re-embed every stored mark with the current model into a new index, then swap.
+
+        Searches keep using the old index until the new one is complete and saved.
+        """
+        with self._write_lock:
+            total = self.records.count()
+            fresh = FaissStore(self._expected_info())
+            done = 0
+            for batch in _batched(self.records.iter_all(), self.settings.batch_size):
+                ids, inputs = [], []
+                for record in batch:
+                    data = self.images.read(record.image_key, record.media_type)
+                    inputs.append(self._prepare_stored(data))
+                    ids.append(record.vector_id)
+                fresh.add(np.array(ids, dtype=np.int64), self.embedder.embed_prepared(inputs))
+                done += len(batch)
+                if on_progress:
+                    on_progress(done, total)
+            fresh.save(self.index_path)
+            self.store = fresh
+            self.index_error = None
+            self._dirty = 0
+            self.records.set_meta("last_reindex", datetime.now(UTC).isoformat(timespec="seconds"))
+        return done
+
+    def stats(self) -> dict[str, Any]:
+        on_disk = None
+        if self.index_path.is_file():
+            on_disk = FaissStore.read_info(self.index_path).model_version
+        return {
+            "data_dir": str(self.data_dir),
+            "marks": self.records.count(),
+            "vectors": len(self.store),
+            "model_version": self.embedder.version,
+            "model_trained": bool(self.embedder.meta.get("trained", False)),
+            "index_model_version": on_disk or self.store.info.model_version,
+            "index_type": self.store.info.kind,
+            "dim": self.embedder.dim,
+            "device": str(self.embedder.device),
+            "needs_reindex": self.index_error is not None,
+            "last_ingest": self.records.get_meta("last_ingest"),
+            "last_reindex": self.records.get_meta("last_reindex"),
+        }
+
+
+def _same_metadata(a: MarkMetadata, b: MarkMetadata) -> bool:
+    return a.model_dump(exclude={"id"}) == b.model_dump(exclude={"id"})
+
+
+def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+_chunked = _batched

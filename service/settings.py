@@ -1,0 +1,44 @@
+"""Settings for every face of the service, read once from env (``TMSEARCH_*``) and flags.
+
+One object carries the data dir, the device and the limits so that the CLI, the API and
+the tests configure the register the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DeviceChoice = Literal["auto", "cpu", "cuda"]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; env vars ``TMSEARCH_<FIELD>`` override the defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="TMSEARCH_", extra="ignore")
+
+    data_dir: Path = Field(Path("./var"), description="Where index, records and images live.")
+    device: DeviceChoice = Field("auto", description="Torch device for embedding.")
+    model_path: Path | None = Field(
+        None, description="Weights file; default is the model shipped in models/."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    default_k: int = Field(10, ge=1, le=1000)
+    max_k: int = Field(1000, ge=1)
+    max_upload_bytes: int = Field(10 * 1024 * 1024, description="Largest accepted upload.")
+    max_image_pixels: int = Field(40_000_000, description="Decompression-bomb guard.")
+    stored_image_max_side: int = Field(1024, description="Stored (display) image size cap.")
+    thumbnail_size: int = Field(160, description="Longest side of stored thumbnails.")
+    batch_size: int = Field(64, ge=1, description="Images embedded per forward pass.")
+    workers: int = Field(2, ge=0, description="Decode worker processes for ingest (0 = inline).")
+    index_save_every: int = Field(
+        5000, ge=1, description="Persist the index after this many changes while ingesting."
+    )
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
