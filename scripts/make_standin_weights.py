@@ -64,7 +64,12 @@ def build(seed: int, calibration_images: int) -> EmbeddingNet:
     with torch.no_grad():
         for chunk in x.split(64):
             net(chunk)
-    return net.eval()
+        net.eval()
+        # Centre the projection: random features share a large common component that
+        # would make every pair of marks look alike; removing the mean spreads them out.
+        projected = torch.cat([net.proj(net.pool(net.trunk(c))) for c in x.split(64)])
+        net.proj.bias -= projected.mean(dim=0)
+    return net
 
 
 def main() -> None:

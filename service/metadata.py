@@ -89,7 +89,10 @@ class MarkMetadata(BaseModel):
             raise ValueError(f'Vienna codes look like "26.01.01", got {bad}')
         return value
 
-    @field_validator("status", "filing_date", "name", "owner", mode="before")
+    @field_validator(
+        "id", "status", "filing_date", "name", "owner", "application_number",
+        "registration_number", mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value

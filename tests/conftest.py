@@ -1,0 +1,29 @@
+"""Shared fixtures: one loaded model per test session, a fresh register per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from models.embedder import Embedder
+from service.register import Register
+from service.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder(device="cpu", batch_size=32)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", device="cpu", workers=0, batch_size=32)
+
+
+@pytest.fixture
+def register(settings: Settings, embedder: Embedder) -> Iterator[Register]:
+    reg = Register(settings, embedder)
+    yield reg
+    reg.close()

@@ -1,0 +1,77 @@
+"""The record store: vector ids handed out in the transaction, never reused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.metadata import MarkMetadata
+from service.records import NewImage, RecordStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> RecordStore:
+    s = RecordStore(tmp_path / "r.sqlite3")
+    yield s
+    s.close()
+
+
+def img(n: int) -> NewImage:
+    return NewImage(f"hash{n}", f"key{n}", "image/png")
+
+
+def test_insert_allocates_increasing_vector_ids(store: RecordStore) -> None:
+    results = store.upsert([("a", MarkMetadata(name="A"), img(1), None),
+                            ("b", MarkMetadata(), img(2), None)])
+    assert [r.vector_id for r, _ in results] == [1, 2]
+    assert [old for _, old in results] == [None, None]
+    assert store.count() == 2
+    assert store.get("a").name == "A"
+
+
+def test_new_image_gets_new_vector_id_and_reports_the_old(store: RecordStore) -> None:
+    store.upsert([("a", MarkMetadata(), img(1), None)])
+    ((record, replaced),) = store.upsert([("a", MarkMetadata(owner="O"), img(2), None)])
+    assert (record.vector_id, replaced) == (2, 1)
+    assert record.content_hash == "hash2" and record.owner == "O"
+
+
+def test_metadata_only_update_keeps_vector_and_image(store: RecordStore) -> None:
+    store.upsert([("a", MarkMetadata(), img(1), "src.png")])
+    ((record, replaced),) = store.upsert([("a", MarkMetadata(nice_classes=[9]), None, None)])
+    assert (record.vector_id, replaced) == (1, None)
+    assert record.image_key == "key1" and record.nice_classes == [9]
+    assert record.source == "src.png"
+
+
+def test_ids_never_reused_after_delete(store: RecordStore) -> None:
+    store.upsert([("a", MarkMetadata(), img(1), None)])
+    assert [r.id for r in store.delete(["a", "zzz"])] == ["a"]
+    ((record, _),) = store.upsert([("a", MarkMetadata(), img(1), None)])
+    assert record.vector_id == 2
+
+
+def test_failed_batch_rolls_back(store: RecordStore) -> None:
+    with pytest.raises(ValueError, match="no image"):
+        store.upsert([("a", MarkMetadata(), img(1), None), ("b", MarkMetadata(), None, None)])
+    assert store.count() == 0
+
+
+def test_lookups(store: RecordStore) -> None:
+    store.upsert([(f"m{i}", MarkMetadata(), img(i), None) for i in range(1200)])
+    assert len(store.get_by_vector_ids(list(range(1, 1201)))) == 1200
+    assert [r.vector_id for r in store.iter_all(batch=500)] == list(range(1, 1201))
+    assert store.image_key_in_use("key5") and not store.image_key_in_use("nope")
+    assert store.get("missing") is None
+
+
+def test_persists_across_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite3"
+    first = RecordStore(path)
+    first.upsert([("a", MarkMetadata(name="A"), img(1), None)])
+    first.set_meta("k", "v")
+    first.close()
+    second = RecordStore(path)
+    assert second.get("a").name == "A" and second.get_meta("k") == "v"
+    second.close()
