@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/ruff format --check . || true
 
 weights: install
-	$(BIN)/python scripts/make_standin_weights.py
+	$(BIN)/python -m scripts.make_standin_weights
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -5,7 +5,7 @@ random CNN is a crude but honest image hash; calibrating BatchNorm statistics on
 generated shapes keeps its activations from collapsing, so distinct marks get distinct
 vectors. Deterministic: the same seed gives the same file and the same version.
 
-    python scripts/make_standin_weights.py [--out models/weights/tmsearch-embedder.pt]
+    python -m scripts.make_standin_weights [--out models/weights/tmsearch-embedder.pt]
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ import torch
 from PIL import Image, ImageDraw
 
 from models.checkpoint import DEFAULT_WEIGHTS, save_checkpoint
+from models.embedder import Embedder
 from models.network import EmbeddingNet, ModelConfig
 from models.preprocess import prepare
+from models.reference import record_reference
 
 
 def random_shape_image(rng: random.Random, size: int = 160) -> Image.Image:
@@ -89,6 +91,7 @@ def main() -> None:
             "trained": False,
         },
     )
+    record_reference(Embedder(args.out, device="cpu"), args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB), version {version}")
 
 

@@ -29,7 +29,9 @@ from PIL import Image, ImageDraw
 from torch.utils.data import DataLoader
 
 from models.checkpoint import DEFAULT_WEIGHTS, save_checkpoint
+from models.embedder import Embedder
 from models.network import EmbeddingNet, ModelConfig
+from models.reference import record_reference
 from scripts.datasets.brand_sets import is_brand_set
 from scripts.training.contrastive import PairDataset, read_manifest, seed_everything, train_step
 
@@ -195,6 +197,7 @@ def main(argv: list[str] | None = None) -> None:
         "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
         "final_loss": loss_rows[-1][1] if loss_rows else None,
     })
+    record_reference(Embedder(args.weights, device="cpu"), args.weights)
     (args.out / "result.json").write_text(json.dumps(
         {"version": version, "steps": step, "wall_seconds": wall}, indent=2))
     print(f"wrote {args.weights} version {version} after {step} steps in {wall / 60:.1f} min")

@@ -81,3 +81,13 @@ def test_device_resolution() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="no CUDA"):
             resolve_device("cuda")
+
+
+def test_shipped_weights_reproduce_the_recorded_reference_embedding(embedder: Embedder) -> None:
+    from models.reference import load_reference, reference_image
+
+    version, recorded = load_reference()
+    assert version == embedder.version
+    vector = embedder.embed_images([reference_image()])[0]
+    assert float(vector @ recorded) > 0.9999
+    assert np.abs(vector - recorded).max() < 2e-3
