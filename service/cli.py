@@ -111,7 +111,7 @@ def ingest(
         try:
             summary = register.ingest_folder(folder, metadata, on_event)
         except Exception as exc:  # noqa: BLE001
-            _err(str(exc))
+            tqdm.write(f"error: {exc}", file=sys.stderr)
             raise typer.Exit(1) from exc
         finally:
             register.close()

@@ -55,7 +55,6 @@ from service.settings import Settings
 
 INDEX_FILE = Path("index") / "vectors.tmsi"
 RECORDS_FILE = "records.sqlite3"
-_CHUNK = 256  # files per pipeline chunk (bounded memory whatever the folder size)
 
 
 class MarkNotFound(KeyError):
@@ -281,10 +280,12 @@ class Register:
         folder = folder.resolve()
         if not folder.is_dir():
             raise FileNotFoundError(f"not a folder: {folder}")
-        metadata: dict[str, MarkMetadata] = {}
+        # A file whose metadata row is invalid fails as a whole (it is not ingested under a
+        # path-derived id, which would leave a duplicate once the row is corrected).
+        metadata: dict[str, MarkMetadata | MetadataError] = {}
         if metadata_file is not None:
             for file, meta in read_metadata_file(metadata_file):
-                if isinstance(meta, MetadataError):
+                if isinstance(meta, MetadataError) and file.startswith("<"):
                     summary.count("failed")
                     summary.failures.append((file, str(meta)))
                     emit(IngestEvent(file, None, "failed", str(meta)))
@@ -293,16 +294,24 @@ class Register:
         with self._write_lock:
             self._require_index()
             seen: set[str] = set()
+            seen_files: set[str] = set()
             executor = self._executor()
             try:
                 tasks = self._tasks(folder, metadata)
-                chunks = _chunked(tasks, _CHUNK)
+                chunks = _batched(tasks, self.settings.ingest_chunk)  # bounded memory
                 for outcomes, ids in self._prepared(chunks, executor):
-                    self._apply_chunk(outcomes, ids, metadata, folder, seen, summary, emit)
+                    seen_files.update(rel for rel, _ in ids)
+                    self._apply_chunk(outcomes, ids, metadata, seen, summary, emit)
             finally:
                 if executor is not None:
                     executor.shutdown(cancel_futures=True)
                 self.save_index()
+            for file, meta in metadata.items():
+                if isinstance(meta, MetadataError) and file not in seen_files:
+                    message = f"{meta} (and no such image under {folder})"
+                    summary.count("failed")
+                    summary.failures.append((file, message))
+                    emit(IngestEvent(file, None, "failed", message))
             self.records.set_meta("last_ingest", datetime.now(UTC).isoformat(timespec="seconds"))
         summary.seconds = time.perf_counter() - started
         return summary
@@ -313,12 +322,13 @@ class Register:
         return ProcessPoolExecutor(self.settings.workers, mp_context=get_context("spawn"))
 
     def _tasks(
-        self, folder: Path, metadata: dict[str, MarkMetadata]
+        self, folder: Path, metadata: dict[str, MarkMetadata | MetadataError]
     ) -> Iterator[tuple[str, str, str]]:
         for path in iter_image_files(folder):
             rel = path.relative_to(folder).as_posix()
             meta = metadata.get(rel)
-            mark_id = meta.id if meta is not None and meta.id else mark_id_for(path, folder)
+            given = meta.id if isinstance(meta, MarkMetadata) else None
+            mark_id = given or mark_id_for(path, folder)
             yield str(path), rel, mark_id
 
     def _prepared(
@@ -343,8 +353,7 @@ class Register:
         self,
         outcomes: list[FileOutcome],
         ids: list[tuple[str, str]],
-        metadata: dict[str, MarkMetadata],
-        folder: Path,
+        metadata: dict[str, MarkMetadata | MetadataError],
         seen: set[str],
         summary: IngestSummary,
         emit: Callable[[IngestEvent], None],
@@ -360,13 +369,19 @@ class Register:
                 emit(IngestEvent(rel, mark_id, "failed", message))
                 continue
             seen.add(mark_id)
+            row = metadata.get(rel)
+            if isinstance(row, MetadataError):
+                summary.count("failed")
+                summary.failures.append((rel, str(row)))
+                emit(IngestEvent(rel, mark_id, "failed", f"invalid metadata row: {row}"))
+                continue
             if outcome.error is not None:
                 summary.count("failed")
                 summary.failures.append((rel, outcome.error))
                 emit(IngestEvent(rel, mark_id, "failed", outcome.error))
                 continue
             old = existing.get(mark_id)
-            meta = metadata.get(rel)
+            meta = row
             if meta is None:
                 meta = old.metadata() if old is not None else MarkMetadata()
             if outcome.unchanged:
@@ -503,4 +518,3 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-_chunked = _batched

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     thumbnail_size: int = Field(160, description="Longest side of stored thumbnails.")
     batch_size: int = Field(64, ge=1, description="Images embedded per forward pass.")
     workers: int = Field(2, ge=0, description="Decode worker processes for ingest (0 = inline).")
+    ingest_chunk: int = Field(
+        256, ge=1, description="Files per ingest transaction (one SQLite commit each)."
+    )
     index_save_every: int = Field(
         5000, ge=1, description="Persist the index after this many changes while ingesting."
     )

@@ -6,27 +6,44 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import RegisterDep, SettingsDep, read_upload
 from service.api.schemas import ErrorOut, MarkOut
 from service.metadata import MetadataError, parse_metadata
-from service.register import MarkNotFound
+from service.register import MarkNotFound, Register
 
 router = APIRouter(prefix="/v1/marks", tags=["marks"])
 _NOT_FOUND = {404: {"model": ErrorOut, "description": "No such mark."}}
 _CACHE = {"Cache-Control": "public, max-age=300"}
 
 
+def _record_named_like_a_sub_resource(register: Register, mark_id: str, suffix: str
+                                      ) -> MarkOut | None:
+    """Ids may contain slashes, so ``/v1/marks/logos/image`` can mean the image of mark
+    ``logos`` or the record of mark ``logos/image``. The image wins when mark ``logos``
+    exists; otherwise this is the record of ``logos/image``."""
+    if register.records.get(mark_id) is None:
+        record = register.records.get(f"{mark_id}/{suffix}")
+        if record is not None:
+            return MarkOut.of(record)
+    return None
+
+
 @router.get("/{mark_id:path}/image", responses=_NOT_FOUND)
 async def mark_image(register: RegisterDep, mark_id: str) -> Response:
     """The stored image of a mark (as uploaded for PNG/JPEG/GIF/WebP, else PNG)."""
+    if (record := _record_named_like_a_sub_resource(register, mark_id, "image")) is not None:
+        return JSONResponse(record.model_dump())
     data, media_type = await run_in_threadpool(register.image, mark_id)
     return Response(data, media_type=media_type, headers=_CACHE)
 
 
 @router.get("/{mark_id:path}/thumbnail", responses=_NOT_FOUND)
 async def mark_thumbnail(register: RegisterDep, mark_id: str) -> Response:
+    if (record := _record_named_like_a_sub_resource(register, mark_id, "thumbnail")) is not None:
+        return JSONResponse(record.model_dump())
     data = await run_in_threadpool(register.thumbnail, mark_id)
     return Response(data, media_type="image/png", headers=_CACHE)
 

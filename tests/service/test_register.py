@@ -245,3 +245,21 @@ def test_stats(register: Register, tmp_path: Path) -> None:
     assert info["marks"] == info["vectors"] == 2
     assert info["model_version"] == info["index_model_version"]
     assert info["index_type"] == "flat" and info["last_ingest"]
+
+
+def test_file_with_an_invalid_metadata_row_fails_whole_and_no_duplicate_later(
+    register: Register, tmp_path: Path
+) -> None:
+    write_marks(tmp_path / "in", range(3))
+    meta = tmp_path / "meta.jsonl"
+    meta.write_text(json.dumps({"file": "mark-1.png", "id": "TM-1", "nice_classes": [99]}) + "\n"
+                    + json.dumps({"file": "gone.png", "nice_classes": [0]}) + "\n")
+    summary, _ = ingest(register, tmp_path / "in", meta)
+    assert (summary.added, summary.failed) == (2, 2)
+    assert {f for f, _ in summary.failures} == {"mark-1.png", "gone.png"}
+    assert register.records.get("mark-1") is None
+
+    meta.write_text(json.dumps({"file": "mark-1.png", "id": "TM-1", "nice_classes": [9]}) + "\n")
+    summary, _ = ingest(register, tmp_path / "in", meta)
+    assert (summary.added, summary.skipped, summary.failed) == (1, 2, 0)
+    assert sorted(r.id for r in register.records.iter_all()) == ["TM-1", "mark-0", "mark-2"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,14 @@ def make_client(
 
     yield start
     for client in reversed(open_clients):
-        client.__exit__(None, None, None)
+        if not getattr(client, "stopped", False):
+            client.__exit__(None, None, None)
+
+
+def stop(client: TestClient) -> None:
+    """End a client's lifespan now (closes its register) without the fixture closing it again."""
+    client.__exit__(None, None, None)
+    client.stopped = True  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -72,20 +80,31 @@ def client(make_client: Callable[..., TestClient]) -> TestClient:
     return make_client()
 
 
-@pytest.fixture
-def seed_folder(tmp_path: Path) -> Path:
+@pytest.fixture(scope="session")
+def seed_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Marks mark-0..mark-11 at the top, and sub/mark-100, sub/mark-101 one level down."""
-    folder = tmp_path / "in"
+    folder = tmp_path_factory.mktemp("seed") / "in"
     write_marks(folder, SEEDS)
     write_marks(folder, [100, 101], subdir="sub")
     return folder
 
 
-@pytest.fixture
-def seeded(settings: Settings, embedder: Embedder, seed_folder: Path,
-           make_client: Callable[..., TestClient]) -> TestClient:
-    """An app over a register of 14 marks ingested from a folder before the app starts."""
+@pytest.fixture(scope="session")
+def seeded_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, seed_folder: Path
+) -> Path:
+    """A closed register of the 14 seed marks, ingested once and copied for each test."""
+    data_dir = tmp_path_factory.mktemp("seeded") / "data"
+    settings = Settings(data_dir=data_dir, device="cpu", workers=0, batch_size=32)
     with Register(settings, embedder) as register:
         summary = register.ingest_folder(seed_folder)
     assert (summary.added, summary.failed) == (len(SEEDS) + 2, 0)
+    return data_dir
+
+
+@pytest.fixture
+def seeded(settings: Settings, seeded_data_dir: Path,
+           make_client: Callable[..., TestClient]) -> TestClient:
+    """An app over its own copy of the 14-mark register (ingested before the app started)."""
+    shutil.copytree(seeded_data_dir, settings.data_dir)
     return make_client()
