@@ -49,4 +49,4 @@ train: install
 	$(BIN)/python -m scripts.train
 
 evaluate: install
-	$(BIN)/python -m scripts.evaluate
+	$(BIN)/python -m scripts.evaluate --model-card models/MODEL_CARD.md

@@ -222,6 +222,8 @@ def main() -> None:
     p.add_argument("--transform-queries", type=int, default=300)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--model-card", type=Path, default=None,
+                   help="write the table into this file between the eval markers")
     args = p.parse_args()
     if not args.data.is_file():
         raise SystemExit(f"{args.data} not found: run python -m scripts.build_eval_set first")
@@ -232,7 +234,22 @@ def main() -> None:
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
     table = markdown(results)
     (args.out / "results.md").write_text(table)
+    if args.model_card is not None:
+        update_model_card(args.model_card, table)
     print(table)
+
+
+START, END = "<!-- evaluation:start -->", "<!-- evaluation:end -->"
+
+
+def update_model_card(card: Path, table: str) -> None:
+    """Replace the evaluation section of the model card with this run's table."""
+    text = card.read_text()
+    if START not in text or END not in text:
+        raise SystemExit(f"{card} has no {START} ... {END} section")
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    card.write_text(f"{head}{START}\n{table}{END}{tail}")
 
 
 if __name__ == "__main__":

@@ -265,6 +265,10 @@ def demo(
                 f"register in {register.data_dir} already has {register.records.count()} marks;"
                 " use --force to ingest the demo marks anyway"
             )
+            if register.index_error is not None:
+                typer.echo("its index was built with another model: re-indexing it now")
+                with tqdm(total=register.records.count(), unit="mark", desc="reindex") as bar:
+                    register.reindex(lambda n, _total: bar.update(n - bar.n))
             return
         _check_index(register)
         folder = register.data_dir / "demo-src"

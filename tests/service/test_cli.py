@@ -418,3 +418,21 @@ def test_demo_register(cli: Cli, data_dir: Path) -> None:
     assert (top["id"], top["name"]) == (pick["id"], pick["name"])
     assert top["score"] == pytest.approx(1.0, abs=1e-4)
     assert {r["id"] for r in line["results"]} == {r["id"] for r in rows}
+
+
+def test_demo_reindexes_a_demo_register_made_by_another_model(cli: Cli, data_dir: Path) -> None:
+    from index.faiss_store import FaissStore
+
+    assert cli("demo", "--limit", "6").exit_code == 0
+    index_path = data_dir / "index" / "vectors.tmsi"
+    store = FaissStore.load(index_path)
+    store.info.model_version = "an-older-model@000000"
+    store.save(index_path)
+    assert json.loads(cli("stats", "--json").stdout)["needs_reindex"] is True
+
+    again = cli("demo", "--limit", "6")
+    assert again.exit_code == 0 and "re-indexing it now" in again.stdout
+    assert json.loads(cli("stats", "--json").stdout)["needs_reindex"] is False
+    rendered = sorted((data_dir / "demo-src" / "images").glob("*.png"))[2]
+    (line,) = json_lines(cli("search", "--json", "--k", "1", str(rendered)))
+    assert line["results"][0]["id"] == rendered.stem
