@@ -36,6 +36,7 @@ from models.embedder import Embedder
 from models.preprocess import prepare
 from scripts.datasets.brand_sets import brand_hash_is_even
 from scripts.evaluation.baselines import phash_bits, phash_similarity, pixel_vector
+from scripts.evaluation.images import load_rgb
 from scripts.evaluation.metrics import QueryScores, mean_scores, score_query
 
 
@@ -44,16 +45,6 @@ class Item:
     path: str
     brand: str | None
     set: str
-
-
-def load_rgb(path: str) -> Image.Image:
-    with Image.open(path) as im:
-        im.load()
-        if im.mode in ("RGBA", "LA", "P"):
-            rgba = im.convert("RGBA")
-            ground = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            return Image.alpha_composite(ground, rgba).convert("RGB")
-        return im.convert("RGB")
 
 
 def represent(image: Image.Image, input_size: int, input_mode: str
@@ -112,7 +103,9 @@ def evaluate(items: list[Item], embedder: Embedder, transform_queries: int, seed
              workers: int) -> dict:
     size, mode = embedder.config.input_size, embedder.config.input_mode
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers else None
-    mapper = pool.map if pool else map
+    def mapper(fn, tasks, chunksize=1):  # noqa: ANN001, ANN202 - pool.map or inline
+        return pool.map(fn, tasks, chunksize=chunksize) if pool else map(fn, tasks)
+
     started = time.time()
     gallery = Representations(
         list(mapper(_represent_path, [(i.path, size, mode) for i in items], chunksize=64)),

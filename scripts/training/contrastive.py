@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 from models.augment import random_view
 from models.network import EmbeddingNet, ModelConfig
 from models.preprocess import prepare
+from scripts.evaluation.images import load_rgb
 
 
 def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
@@ -72,13 +73,7 @@ class PairDataset(Dataset):
         item = self.images[index]
         if isinstance(item, Image.Image):
             return item.convert("RGB")
-        with Image.open(item.path) as im:
-            im.load()
-            if im.mode in ("RGBA", "LA", "P"):
-                rgba = im.convert("RGBA")
-                ground = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                return Image.alpha_composite(ground, rgba).convert("RGB")
-            return im.convert("RGB")
+        return load_rgb(item.path)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = random.Random(hash((self.seed, self.epoch, index)))
