@@ -35,6 +35,7 @@ from models.augment import TRANSFORMS
 from models.embedder import Embedder
 from models.preprocess import prepare
 from scripts.datasets.brand_sets import brand_hash_is_even
+from scripts.datasets.manifest import iter_manifest
 from scripts.evaluation.baselines import phash_bits, phash_similarity, pixel_vector
 from scripts.evaluation.images import load_rgb
 from scripts.evaluation.metrics import QueryScores, mean_scores, score_query
@@ -67,18 +68,11 @@ def _represent_transformed(task: tuple[str, str, int, int, str]
 
 def read_items(manifest: Path) -> list[Item]:
     items = []
-    root = manifest.parent
-    with open(manifest, encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            brand = row.get("brand")
-            if brand is not None and not brand_hash_is_even(brand):
-                raise SystemExit(f"odd-hash brand {brand!r} in {manifest}: rebuild the eval set")
-            path = Path(row["path"])
-            items.append(Item(str(path if path.is_absolute() else root / path), brand,
-                              row.get("set", "")))
+    for row, path in iter_manifest(manifest):
+        brand = row.get("brand")
+        if brand is not None and not brand_hash_is_even(brand):
+            raise SystemExit(f"odd-hash brand {brand!r} in {manifest}: rebuild the eval set")
+        items.append(Item(path, brand, row.get("set", "")))
     return items
 
 

@@ -6,7 +6,6 @@ generated images.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from torch.utils.data import Dataset
 from models.augment import random_view
 from models.network import EmbeddingNet, ModelConfig
 from models.preprocess import prepare
+from scripts.datasets.manifest import iter_manifest
 from scripts.evaluation.images import load_rgb
 
 
@@ -44,15 +44,9 @@ def read_manifest(path: Path, exclude_sets: Callable[[dict], bool] | None = None
                   ) -> list[TrainSample]:
     """Training images listed in a data manifest (see scripts/fetch_training_data.py)."""
     samples = []
-    root = path.parent
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if exclude_sets is not None and exclude_sets(row):
-                continue
-            samples.append(TrainSample(str(root / row["path"]), row.get("source", "")))
+    for row, image in iter_manifest(path):
+        if exclude_sets is None or not exclude_sets(row):
+            samples.append(TrainSample(image, row.get("source", "")))
     return samples
 
 
