@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DATA_DIR ?= ./var
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo serve test lint bench evaluate train clean weights fetch-data eval-data
+.PHONY: install run demo serve test lint bench evaluate train clean fetch-data eval-data fonts
 
 install: $(STAMP)
 
@@ -32,15 +32,21 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check . || true
 
-weights: install
-	$(BIN)/python -m scripts.make_standin_weights
-
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
 # --- model (issue: trained embedding model) ---------------------------------------
-fetch-data: install
-	$(BIN)/python -m scripts.fetch_training_data
+# Word marks are set in the machine's fonts; Debian's packages give Latin and Chinese ones.
+FONT_PACKAGES := fonts-dejavu-core fonts-liberation fonts-wqy-zenhei
+fonts:
+	@if fc-list 2>/dev/null | grep -qi wenquanyi; then echo "fonts present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq $(FONT_PACKAGES); \
+	else echo "install the fonts first: sudo apt-get install $(FONT_PACKAGES)"; exit 1; fi
+
+# The shipped model's data: at most 300 icons a set plus 20,000 synthetic marks.
+fetch-data: install fonts
+	$(BIN)/python -m scripts.fetch_training_data --limit-per-set 300
 
 eval-data: install
 	$(BIN)/python -m scripts.build_eval_set

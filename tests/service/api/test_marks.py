@@ -251,7 +251,9 @@ def test_invalid_metadata_does_not_touch_an_existing_mark(seeded: TestClient) ->
     assert response.status_code == 422
     assert seeded.get("/v1/marks/mark-3/image").content == png(3)
     assert top_ids(search(seeded, png(3), k=1)) == ["mark-3"]
-    assert "mark-3" not in top_ids(search(seeded, png(61), k=1))
+    # mark-3 still holds png(3)'s vector: png(61) is not an exact match for it
+    results = search(seeded, png(61), k=5).json()["results"]
+    assert all(r["score"] < 0.99 for r in results if r["id"] == "mark-3")
 
 
 def test_bad_image_does_not_touch_an_existing_mark(seeded: TestClient) -> None:
