@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from tqdm import tqdm
 
+from service.query import Crop, QueryError, SearchOptions, parse_filters
 from service.settings import DeviceChoice, Settings
+
+if TYPE_CHECKING:  # the register (and torch) load lazily so that --help stays fast
+    from service.register import Register, SearchResult
 
 app = typer.Typer(
     help="Trademark image similarity search: ingest marks, search by image, serve the API.",
@@ -133,22 +139,64 @@ def search(
     queries: Annotated[
         Path | None, typer.Option("--queries", help="File with one image path a line.")
     ] = None,
+    mark_id: Annotated[
+        str | None, typer.Option("--id", help="Search with a mark already in the register.")
+    ] = None,
+    crop: Annotated[
+        str | None, typer.Option("--crop", help="Search with a rectangle x,y,w,h of the image.")
+    ] = None,
+    rotation_tolerant: Annotated[
+        bool, typer.Option("--rotation-tolerant", help="Also try 8 rotations and reflections.")
+    ] = False,
+    nice_classes: Annotated[
+        str | None, typer.Option("--nice-classes", help="Comma list; any shared class.")
+    ] = None,
+    vienna_codes: Annotated[
+        str | None, typer.Option("--vienna-codes", help="Comma list of prefixes, e.g. 26.01.")
+    ] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Comma list of statuses.")] = None,
+    filed_from: Annotated[
+        str | None, typer.Option("--filed-from", help="Earliest filing date, YYYY-MM-DD.")
+    ] = None,
+    filed_to: Annotated[
+        str | None, typer.Option("--filed-to", help="Latest filing date, YYYY-MM-DD.")
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Part of the owner's name.")
+    ] = None,
 ) -> None:
-    """Find the marks most similar to each query image, best first."""
+    """Find the marks most similar to each query image (or to a mark, --id), best first."""
+    try:
+        options = SearchOptions(
+            filters=parse_filters(
+                nice_classes=nice_classes, vienna_codes=vienna_codes, status=status,
+                filed_from=filed_from, filed_to=filed_to, owner=owner,
+            ),
+            crop=Crop.parse(crop) if crop else None,
+            rotation_tolerant=rotation_tolerant,
+        )
+    except QueryError as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from exc
     paths = [str(p) for p in images or []]
     if queries is not None:
         if not queries.is_file():
             _err(f"queries file not found: {queries}")
             raise typer.Exit(2)
         paths += [line.strip() for line in queries.read_text().splitlines() if line.strip()]
-    if not paths:
-        _err("give query images or --queries LIST")
+    if not paths and mark_id is None:
+        _err("give query images, --queries LIST or --id MARK")
         raise typer.Exit(2)
     register = _open(ctx)
     _check_index(register)
     failed = 0
     try:
-        for name, outcome in register.search_many(((p, _read(p)) for p in paths), k):
+        outcomes: Iterable[tuple[str, list[SearchResult] | Exception]] = (
+            register.search_many(((p, _read(p)) for p in paths), k, options)
+        )
+        if mark_id is not None:
+            outcomes = chain([_similar(register, mark_id, k, options)], outcomes)
+        for name, outcome in outcomes:
             if isinstance(outcome, Exception):
                 failed += 1
                 _err(f"{name}: {outcome}")
@@ -167,6 +215,18 @@ def search(
         register.close()
     if failed:
         raise typer.Exit(1)
+
+
+def _similar(register: Register, mark_id: str, k: int, options: SearchOptions
+             ) -> tuple[str, list[SearchResult] | Exception]:
+    from service.register import MarkNotFound
+
+    try:
+        return f"id:{mark_id}", register.similar(mark_id, k, options)
+    except MarkNotFound:
+        return f"id:{mark_id}", LookupError(f"no mark with id {mark_id!r}")
+    except Exception as exc:  # noqa: BLE001 - reported like a failed query
+        return f"id:{mark_id}", exc
 
 
 def _read(path: str) -> bytes | Exception:

@@ -18,6 +18,7 @@ import numpy as np
 
 from models.preprocess import prepare
 from service.images import ImageError, ImageLimits, content_hash, decode_image, make_thumbnail
+from service.query import Crop, dihedral_views
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".svg"}
@@ -96,6 +97,17 @@ def prepare_bytes(data: bytes, spec: PrepareSpec, digest: str | None = None) -> 
         thumbnail=make_thumbnail(decoded.image, spec.thumbnail_size),
         model_input=prepare(decoded.image, spec.input_size, spec.input_mode),
     )
+
+
+def query_inputs(
+    data: bytes, spec: PrepareSpec, crop: Crop | None = None, rotation_tolerant: bool = False
+) -> list[np.ndarray]:
+    """Network inputs for one query image: its crop, then 1 view or 8 (rotations, mirrors)."""
+    image = decode_image(data, spec.limits).image
+    if crop is not None:
+        image = crop.apply(image)
+    views = dihedral_views(image) if rotation_tolerant else [image]
+    return [prepare(view, spec.input_size, spec.input_mode) for view in views]
 
 
 def prepare_file(task: tuple[str, str | None, PrepareSpec]) -> FileOutcome:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from service.metadata import MarkMetadata
+from service.query import SearchFilters
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS marks (
@@ -94,6 +95,36 @@ class NewImage:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _filter_sql(filters: SearchFilters) -> tuple[str, list[object]]:
+    """A WHERE clause and its parameters for ``filters``; values are always bound."""
+    clauses: list[str] = ["1"]
+    params: list[object] = []
+    if filters.nice_classes:
+        marks = ",".join("?" * len(filters.nice_classes))
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM json_each(marks.nice_classes) WHERE value IN ({marks}))"
+        )
+        params.extend(filters.nice_classes)
+    if filters.vienna_codes:
+        any_of = " OR ".join("(value = ? OR substr(value, 1, ?) = ?)" for _ in filters.vienna_codes)
+        clauses.append(f"EXISTS (SELECT 1 FROM json_each(marks.vienna_codes) WHERE {any_of})")
+        for prefix in filters.vienna_codes:
+            params.extend([prefix, len(prefix) + 1, prefix + "."])
+    if filters.status:
+        clauses.append(f"status IN ({','.join('?' * len(filters.status))})")
+        params.extend(s.value for s in filters.status)
+    if filters.filed_from:
+        clauses.append("filing_date >= ?")
+        params.append(filters.filed_from.isoformat())
+    if filters.filed_to:
+        clauses.append("filing_date <= ?")
+        params.append(filters.filed_to.isoformat())
+    if filters.owner:
+        clauses.append("instr(lower(owner), lower(?)) > 0")
+        params.append(filters.owner)
+    return " AND ".join(clauses), params
 
 
 def _row_to_record(row: sqlite3.Row) -> MarkRecord:
@@ -180,6 +211,13 @@ class RecordStore:
     def vector_ids(self) -> list[int]:
         with self._lock:
             return [int(r[0]) for r in self._conn.execute("SELECT vector_id FROM marks")]
+
+    def vector_ids_matching(self, filters: SearchFilters) -> list[int]:
+        """Vector ids of the marks that pass ``filters`` (semantics: service/query.py)."""
+        where, params = _filter_sql(filters)
+        with self._lock:
+            rows = self._conn.execute(f"SELECT vector_id FROM marks WHERE {where}", params)
+            return [int(r[0]) for r in rows]
 
     def image_key_in_use(self, image_key: str) -> bool:
         with self._lock:

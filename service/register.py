@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
 from multiprocessing import get_context
@@ -49,7 +49,9 @@ from service.pipeline import (
     map_in_chunks,
     mark_id_for,
     prepare_bytes,
+    query_inputs,
 )
+from service.query import SearchOptions
 from service.records import MarkRecord, NewImage, RecordStore
 from service.settings import Settings
 
@@ -194,15 +196,17 @@ class Register:
                 self.save_index()
         return report
 
-    def _prepare_stored(self, data: bytes) -> np.ndarray:
+    def _stored_spec(self, data: bytes) -> PrepareSpec:
         """Stored images were accepted once already: only the size limit is relaxed."""
-        spec = PrepareSpec(
+        return PrepareSpec(
             self.spec.input_size,
             self.spec.input_mode,
             ImageLimits(max(len(data), 1), self.spec.limits.max_pixels, self.spec.limits.max_side),
             self.spec.thumbnail_size,
         )
-        return prepare_bytes(data, spec).model_input
+
+    def _prepare_stored(self, data: bytes) -> np.ndarray:
+        return prepare_bytes(data, self._stored_spec(data)).model_input
 
     # -- writes -------------------------------------------------------------------------
     def _write_batch(
@@ -415,49 +419,91 @@ class Register:
         record = self.get(mark_id)
         return self.images.thumb_path(record.image_key).read_bytes()
 
-    def search(self, data: bytes, k: int | None = None) -> list[SearchResult]:
+    def search(
+        self, data: bytes, k: int | None = None, options: SearchOptions | None = None
+    ) -> list[SearchResult]:
         """Marks most similar to the image in ``data``, best first."""
-        prepared = prepare_bytes(data, self.spec).model_input
-        return self.search_prepared([prepared], k)[0]
+        options = options or SearchOptions()
+        views = query_inputs(data, self.spec, options.crop, options.rotation_tolerant)
+        return self.search_prepared([views], k, options)[0]
+
+    def similar(
+        self, mark_id: str, k: int | None = None, options: SearchOptions | None = None
+    ) -> list[SearchResult]:
+        """Marks most similar to a mark already in the register (itself left out)."""
+        options = options or SearchOptions()
+        record = self.get(mark_id)
+        data = self.images.read(record.image_key, record.media_type)
+        spec = self._stored_spec(data)
+        views = query_inputs(data, spec, options.crop, options.rotation_tolerant)
+        options = replace(options, exclude_ids=options.exclude_ids | {mark_id})
+        return self.search_prepared([views], k, options)[0]
 
     def search_prepared(
-        self, inputs: Sequence[np.ndarray], k: int | None = None
+        self,
+        queries: Sequence[Sequence[np.ndarray]],
+        k: int | None = None,
+        options: SearchOptions | None = None,
     ) -> list[list[SearchResult]]:
-        """Batch search: prepared network inputs -> ranked results per query."""
+        """Batch search. Each query is one or more views (prepared network inputs); a mark
+        scores its best view. Filters select the candidate vectors inside the index search.
+        """
         self._require_index()
+        options = options or SearchOptions()
         k = min(k or self.settings.default_k, self.settings.max_k)
-        if not inputs:
+        if not queries:
             return []
-        vectors = self.embedder.embed_prepared(list(inputs))
-        hits = self.store.search(vectors, k)
+        allowed = None
+        if not options.filters.is_empty():
+            allowed = np.array(self.records.vector_ids_matching(options.filters), np.int64)
+            if allowed.size == 0:
+                return [[] for _ in queries]
+        flat = [view for views in queries for view in views]
+        vectors = self.embedder.embed_prepared(flat)
+        hits = self.store.search(vectors, k + len(options.exclude_ids), allowed)
         wanted = [int(i) for i in np.unique(hits.ids) if i >= 0]
         records = self.records.get_by_vector_ids(wanted)
         out: list[list[SearchResult]] = []
-        for row_ids, row_scores in zip(hits.ids, hits.scores, strict=True):
+        row = 0
+        for views in queries:
+            best: dict[int, float] = {}
+            for _ in views:
+                for v, score in zip(hits.ids[row], hits.scores[row], strict=True):
+                    v = int(v)
+                    if v in records and score > best.get(v, -np.inf):
+                        best[v] = float(score)
+                row += 1
+            ranked = sorted(best.items(), key=lambda item: -item[1])
             out.append([
-                SearchResult(records[int(v)], float(s))
-                for v, s in zip(row_ids, row_scores, strict=True)
-                if int(v) in records  # a vector whose record was just removed is skipped
-            ])
+                SearchResult(records[v], score)
+                for v, score in ranked
+                if records[v].id not in options.exclude_ids
+            ][:k])
         return out
 
     def search_many(
-        self, queries: Iterable[tuple[str, bytes | Exception]], k: int | None = None
+        self,
+        queries: Iterable[tuple[str, bytes | Exception]],
+        k: int | None = None,
+        options: SearchOptions | None = None,
     ) -> Iterator[tuple[str, list[SearchResult] | Exception]]:
         """Many queries, embedded in batches with the model loaded once; order kept."""
+        options = options or SearchOptions()
         for chunk in _batched(queries, self.settings.batch_size):
-            prepared: list[np.ndarray] = []
+            prepared: list[list[np.ndarray]] = []
             slots: list[tuple[str, int | Exception]] = []
             for name, data in chunk:
                 if isinstance(data, Exception):
                     slots.append((name, data))
                     continue
                 try:
-                    prepared.append(prepare_bytes(data, self.spec).model_input)
+                    prepared.append(
+                        query_inputs(data, self.spec, options.crop, options.rotation_tolerant)
+                    )
                     slots.append((name, len(prepared) - 1))
                 except Exception as exc:  # noqa: BLE001 - reported per query
                     slots.append((name, exc))
-            results = self.search_prepared(prepared, k) if prepared else []
+            results = self.search_prepared(prepared, k, options) if prepared else []
             for name, slot in slots:
                 yield name, slot if isinstance(slot, Exception) else results[slot]
 

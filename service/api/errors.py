@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from index.base import IndexMismatchError
 from service.images import ImageError
 from service.metadata import MetadataError
+from service.query import QueryError
 from service.register import MarkNotFound
 
 
@@ -19,6 +20,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MetadataError)
     async def _metadata(_: Request, exc: MetadataError) -> JSONResponse:
         return JSONResponse({"detail": f"invalid metadata: {exc}"}, status_code=422)
+
+    @app.exception_handler(QueryError)
+    async def _query(_: Request, exc: QueryError) -> JSONResponse:
+        return JSONResponse({"detail": f"invalid query: {exc}"}, status_code=422)
 
     @app.exception_handler(MarkNotFound)
     async def _missing(_: Request, exc: MarkNotFound) -> JSONResponse:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import RegisterDep, SettingsDep, read_upload
-from service.api.schemas import ErrorOut, MarkOut
+from service.api.schemas import ErrorOut, MarkOut, SearchResponse
+from service.api.search_params import query_options
 from service.metadata import MetadataError, parse_metadata
+from service.query import SearchOptions
 from service.register import MarkNotFound, Register
 
 router = APIRouter(prefix="/v1/marks", tags=["marks"])
@@ -46,6 +49,22 @@ async def mark_thumbnail(register: RegisterDep, mark_id: str) -> Response:
         return JSONResponse(record.model_dump())
     data = await run_in_threadpool(register.thumbnail, mark_id)
     return Response(data, media_type="image/png", headers=_CACHE)
+
+
+@router.get("/{mark_id:path}/similar", response_model=SearchResponse,
+            responses={**_NOT_FOUND, 422: {"model": ErrorOut}})
+async def similar_marks(
+    register: RegisterDep,
+    mark_id: str,
+    options: Annotated[SearchOptions, Depends(query_options)],
+    k: Annotated[int, Query(ge=1, le=1000, description="Number of results.")] = 10,
+) -> SearchResponse | JSONResponse:
+    """Marks most similar to a mark in the register (the mark itself is left out)."""
+    if (record := _record_named_like_a_sub_resource(register, mark_id, "similar")) is not None:
+        return JSONResponse(record.model_dump())
+    started = time.perf_counter()
+    results = await run_in_threadpool(register.similar, mark_id, k, options)
+    return SearchResponse.of(results, options, started)
 
 
 @router.get("/{mark_id:path}", response_model=MarkOut, responses=_NOT_FOUND)

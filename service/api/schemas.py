@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
+from service.query import SearchOptions
 from service.records import MarkRecord
+from service.register import SearchResult
 
 
 def mark_url(mark_id: str, suffix: str = "") -> str:
@@ -53,14 +57,38 @@ class SearchResultOut(BaseModel):
     name: str | None = None
     owner: str | None = None
     nice_classes: list[int] = Field(default_factory=list)
+    vienna_codes: list[str] = Field(default_factory=list)
     status: str | None = None
+    filing_date: str | None = None
     image_url: str
     thumbnail_url: str
+
+    @classmethod
+    def of(cls, result: SearchResult) -> SearchResultOut:
+        r = result.record
+        return cls(
+            id=r.id, score=round(result.score, 6), name=r.name, owner=r.owner,
+            nice_classes=r.nice_classes, vienna_codes=r.vienna_codes, status=r.status,
+            filing_date=r.filing_date, image_url=mark_url(r.id, "/image"),
+            thumbnail_url=mark_url(r.id, "/thumbnail"),
+        )
 
 
 class SearchResponse(BaseModel):
     results: list[SearchResultOut]
+    filters: dict[str, Any] = Field(default_factory=dict, description="The filters applied.")
+    rotation_tolerant: bool = False
     took_ms: float
+
+    @classmethod
+    def of(cls, results: list[SearchResult], options: SearchOptions, started: float
+           ) -> SearchResponse:
+        return cls(
+            results=[SearchResultOut.of(r) for r in results],
+            filters=options.filters.describe(),
+            rotation_tolerant=options.rotation_tolerant,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
 
 
 class ErrorOut(BaseModel):

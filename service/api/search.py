@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import RegisterDep, SettingsDep, read_upload
-from service.api.schemas import ErrorOut, SearchResponse, SearchResultOut, mark_url
+from service.api.schemas import ErrorOut, SearchResponse
+from service.api.search_params import form_options
+from service.query import SearchOptions
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
@@ -26,25 +28,15 @@ async def search(
     register: RegisterDep,
     settings: SettingsDep,
     image: Annotated[UploadFile, File(description="The query mark image.")],
+    options: Annotated[SearchOptions, Depends(form_options)],
     k: Annotated[int, Form(ge=1, le=1000, description="Number of results.")] = 10,
 ) -> SearchResponse:
-    """Marks most similar to the uploaded image, best first (cosine similarity)."""
+    """Marks most similar to the uploaded image, best first (cosine similarity).
+
+    Filters narrow the marks searched (inside the index search, so k results come back
+    when enough marks pass); a crop searches with a rectangle of the image.
+    """
     started = time.perf_counter()
     data = await read_upload(image, settings)
-    results = await run_in_threadpool(register.search, data, k)
-    return SearchResponse(
-        results=[
-            SearchResultOut(
-                id=r.record.id,
-                score=round(r.score, 6),
-                name=r.record.name,
-                owner=r.record.owner,
-                nice_classes=r.record.nice_classes,
-                status=r.record.status,
-                image_url=mark_url(r.record.id, "/image"),
-                thumbnail_url=mark_url(r.record.id, "/thumbnail"),
-            )
-            for r in results
-        ],
-        took_ms=round((time.perf_counter() - started) * 1000, 2),
-    )
+    results = await run_in_threadpool(register.search, data, k, options)
+    return SearchResponse.of(results, options, started)

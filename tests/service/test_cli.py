@@ -312,6 +312,57 @@ def test_search_reports_a_non_image_query(cli: Cli, folder: Path, tmp_path: Path
     assert second["results"][0]["id"] == "mark-1"
 
 
+def test_search_by_id_crop_and_rotation(cli: Cli, folder: Path, tmp_path: Path) -> None:
+    cli("ingest", str(folder))
+    result = cli("search", "--json", "--k", "3", "--id", "mark-2")
+    assert result.exit_code == 0, result.output
+    (line,) = json_lines(result)
+    assert line["query"] == "id:mark-2"
+    assert len(line["results"]) == 3 and "mark-2" not in {r["id"] for r in line["results"]}
+
+    from PIL import Image
+
+    canvas = Image.new("RGB", (300, 128), "white")
+    canvas.paste(make_mark(1), (0, 0))
+    canvas.paste(make_mark(3).transpose(Image.Transpose.ROTATE_90), (172, 0))
+    query = tmp_path / "composite.png"
+    query.write_bytes(to_bytes(canvas))
+    left = cli("search", "--json", "--k", "1", "--crop", "0,0,128,128", str(query))
+    assert json_lines(left)[0]["results"][0]["id"] == "mark-1"
+    right = cli("search", "--json", "--k", "1", "--crop", "172,0,128,128",
+                "--rotation-tolerant", str(query))
+    (hit,) = json_lines(right)[0]["results"]
+    assert hit["id"] == "mark-3" and hit["score"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_search_filters_from_the_command_line(cli: Cli, folder: Path, tmp_path: Path) -> None:
+    rows = tmp_path / "meta.csv"
+    rows.write_text(
+        "file,id,nice_classes,vienna_codes,owner,status,filing_date\n"
+        "mark-0.png,mark-0,9,26.01.01,Acme,registered,2020-01-01\n"
+        "mark-1.png,mark-1,25,26.11.01,Acme,filed,2022-01-01\n"
+        "mark-2.png,mark-2,9;25,03.01.01,Zeta,registered,2018-01-01\n"
+    )
+    assert cli("ingest", str(folder), "--metadata", str(rows)).exit_code == 0
+    query = str(folder / "mark-3.png")
+
+    def ids(*flags: str) -> set[str]:
+        result = cli("search", "--json", "--k", "5", *flags, query)
+        assert result.exit_code == 0, result.output
+        return {r["id"] for r in json_lines(result)[0]["results"]}
+
+    assert ids("--nice-classes", "9") == {"mark-0", "mark-2"}
+    assert ids("--vienna-codes", "26") == {"mark-0", "mark-1"}
+    assert ids("--owner", "acme", "--status", "filed") == {"mark-1"}
+    assert ids("--filed-from", "2019-06-01", "--filed-to", "2021-01-01") == {"mark-0"}
+    bad = cli("search", "--nice-classes", "77", query)
+    assert bad.exit_code == 2 and "Nice classes" in bad.stderr
+    bad_crop = cli("search", "--crop", "1,2,3", query)
+    assert bad_crop.exit_code == 2
+    missing = cli("search", "--id", "nope")
+    assert missing.exit_code == 1 and "no mark with id 'nope'" in missing.stderr
+
+
 # -- remove, reindex, stats ---------------------------------------------------------------
 def test_remove(cli: Cli, folder: Path) -> None:
     cli("ingest", str(folder))
