@@ -204,17 +204,27 @@ def search(
                     typer.echo(json.dumps({"query": name, "error": str(outcome)}))
                 continue
             if as_json:
-                rows = [{"id": r.record.id, "score": round(r.score, 6), "name": r.record.name}
-                        for r in outcome]
+                rows = [{"id": r.record.id, "score": round(r.score, 6), "name": r.record.name,
+                         "match": _match(r)} for r in outcome]
                 typer.echo(json.dumps({"query": name, "results": rows}, ensure_ascii=False))
             else:
                 typer.echo(f"{name}:")
                 for rank, r in enumerate(outcome, start=1):
-                    typer.echo(f"  {rank:>3}. {r.score:.4f}  {r.record.id}  {r.record.name or ''}")
+                    part = "" if r.component is None else f"  [{r.component.kind}]"
+                    typer.echo(
+                        f"  {rank:>3}. {r.score:.4f}  {r.record.id}  {r.record.name or ''}{part}"
+                    )
     finally:
         register.close()
     if failed:
         raise typer.Exit(1)
+
+
+def _match(result: SearchResult) -> dict[str, Any]:
+    """Which component of the result matched which part of the query (JSON)."""
+    c, q = result.component, result.query_part
+    return {"component": c.kind if c else "whole", "box": list(c.box) if c else None,
+            "query_part": q.kind if q else "whole", "query_box": list(q.box) if q else None}
 
 
 def _similar(register: Register, mark_id: str, k: int, options: SearchOptions

@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from models.preprocess import prepare
+from service.components import Component, split_components
 from service.images import ImageError, ImageLimits, content_hash, decode_image, make_thumbnail
 from service.query import Crop, dihedral_views
 
@@ -74,6 +76,7 @@ class PreparedImage:
     media_type: str
     thumbnail: bytes
     model_input: np.ndarray  # uint8 (C, S, S)
+    components: list[tuple[Component, np.ndarray]] = field(default_factory=list)
 
 
 @dataclass
@@ -96,18 +99,41 @@ def prepare_bytes(data: bytes, spec: PrepareSpec, digest: str | None = None) -> 
         media_type=decoded.media_type,
         thumbnail=make_thumbnail(decoded.image, spec.thumbnail_size),
         model_input=prepare(decoded.image, spec.input_size, spec.input_mode),
+        components=component_inputs(decoded.image, spec),
     )
+
+
+def component_inputs(image: Image.Image, spec: PrepareSpec,
+                     components: list[Component] | None = None
+                     ) -> list[tuple[Component, np.ndarray]]:
+    """Network inputs of a mark's components (split here unless given, e.g. from records)."""
+    parts = split_components(image) if components is None else components
+    return [(c, prepare(c.crop(image), spec.input_size, spec.input_mode)) for c in parts]
+
+
+@dataclass
+class QueryView:
+    """One network input of a query: which part of the query image it shows."""
+
+    model_input: np.ndarray
+    part: Component | None = None  # None: the whole (cropped) query image
 
 
 def query_inputs(
     data: bytes, spec: PrepareSpec, crop: Crop | None = None, rotation_tolerant: bool = False
-) -> list[np.ndarray]:
-    """Network inputs for one query image: its crop, then 1 view or 8 (rotations, mirrors)."""
+) -> list[QueryView]:
+    """Network inputs for one query image: the whole (or its crop) and each of its
+    components, each in 1 view or 8 (rotations by 90 degrees and mirrors)."""
     image = decode_image(data, spec.limits).image
     if crop is not None:
         image = crop.apply(image)
-    views = dihedral_views(image) if rotation_tolerant else [image]
-    return [prepare(view, spec.input_size, spec.input_mode) for view in views]
+    parts: list[tuple[Component | None, Image.Image]] = [(None, image)]
+    parts += [(c, c.crop(image)) for c in split_components(image)]
+    views = []
+    for part, picture in parts:
+        for view in dihedral_views(picture) if rotation_tolerant else [picture]:
+            views.append(QueryView(prepare(view, spec.input_size, spec.input_mode), part))
+    return views
 
 
 def prepare_file(task: tuple[str, str | None, PrepareSpec]) -> FileOutcome:

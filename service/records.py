@@ -39,6 +39,13 @@ CREATE TABLE IF NOT EXISTS marks (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS marks_image_key ON marks(image_key);
+CREATE TABLE IF NOT EXISTS components (
+    vector_id INTEGER PRIMARY KEY,
+    mark_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    box TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS components_mark ON components(mark_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -49,9 +56,19 @@ _COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class ComponentRecord:
+    """A component of a composite mark (service/components.py) with its own vector."""
+
+    vector_id: int
+    kind: str
+    box: tuple[int, int, int, int]  # x, y, w, h in the stored image's pixels
+
+
 @dataclass
 class MarkRecord:
-    """A stored mark: its metadata, where its image is, and its vector id."""
+    """A stored mark: its metadata, where its image is, and its vector ids (the whole
+    mark's, and one per component of a composite mark)."""
 
     id: str
     vector_id: int
@@ -69,6 +86,14 @@ class MarkRecord:
     source: str | None = None
     created_at: str = ""
     updated_at: str = ""
+    components: list[ComponentRecord] = field(default_factory=list)
+
+    def all_vector_ids(self) -> list[int]:
+        return [self.vector_id, *(c.vector_id for c in self.components)]
+
+    def component(self, vector_id: int) -> ComponentRecord | None:
+        """The component a vector id belongs to; None for the whole mark."""
+        return next((c for c in self.components if c.vector_id == vector_id), None)
 
     def metadata(self) -> MarkMetadata:
         return MarkMetadata(
@@ -91,6 +116,7 @@ class NewImage:
     content_hash: str
     image_key: str
     media_type: str
+    components: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()  # (kind, box)
 
 
 def _now() -> str:
@@ -171,13 +197,33 @@ class RecordStore:
             row = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM marks WHERE id=?", (mark_id,)
             ).fetchone()
-        return None if row is None else _row_to_record(row)
+        if row is None:
+            return None
+        record = _row_to_record(row)
+        self._attach_components([record])
+        return record
 
     def get_many(self, mark_ids: Sequence[str]) -> dict[str, MarkRecord]:
         return self._fetch_in("id", list(mark_ids), key=lambda r: r.id)
 
     def get_by_vector_ids(self, vector_ids: Sequence[int]) -> dict[int, MarkRecord]:
-        return self._fetch_in("vector_id", [int(v) for v in vector_ids], key=lambda r: r.vector_id)
+        """The mark each vector id belongs to (whole-mark or component vectors)."""
+        wanted = [int(v) for v in vector_ids]
+        out: dict[int, MarkRecord] = self._fetch_in("vector_id", wanted, key=lambda r: r.vector_id)
+        rest = [v for v in wanted if v not in out]
+        owners: dict[int, str] = {}
+        for start in range(0, len(rest), 500):
+            chunk = rest[start : start + 500]
+            with self._lock:
+                rows = self._conn.execute(
+                    f"SELECT vector_id, mark_id FROM components WHERE vector_id IN "
+                    f"({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+            owners.update((int(r[0]), str(r[1])) for r in rows)
+        if owners:
+            marks = self.get_many(sorted(set(owners.values())))
+            out.update((v, marks[m]) for v, m in owners.items() if m in marks)
+        return out
 
     def _fetch_in(self, column: str, values: list, key) -> dict:  # type: ignore[no-untyped-def]
         out = {}
@@ -188,10 +234,26 @@ class RecordStore:
                 rows = self._conn.execute(
                     f"SELECT {_COLUMNS} FROM marks WHERE {column} IN ({marks})", chunk
                 ).fetchall()
-            for row in rows:
-                record = _row_to_record(row)
+            records = [_row_to_record(row) for row in rows]
+            self._attach_components(records)
+            for record in records:
                 out[key(record)] = record
         return out
+
+    def _attach_components(self, records: Sequence[MarkRecord]) -> None:
+        if not records:
+            return
+        by_id = {r.id: r for r in records}
+        ids = list(by_id)
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT vector_id, mark_id, kind, box FROM components WHERE mark_id IN "
+                f"({','.join('?' * len(ids))}) ORDER BY vector_id", ids
+            ).fetchall()
+        for r in rows:
+            by_id[r["mark_id"]].components.append(
+                ComponentRecord(int(r["vector_id"]), r["kind"], tuple(json.loads(r["box"])))
+            )
 
     def iter_all(self, batch: int = 1000) -> Iterator[MarkRecord]:
         """All records in vector-id order, fetched in pages (bounded memory)."""
@@ -204,19 +266,25 @@ class RecordStore:
                 ).fetchall()
             if not rows:
                 return
-            for row in rows:
-                yield _row_to_record(row)
+            records = [_row_to_record(row) for row in rows]
+            self._attach_components(records)
+            yield from records
             last = int(rows[-1]["vector_id"])
 
     def vector_ids(self) -> list[int]:
+        """Every live vector id: whole marks and components."""
         with self._lock:
-            return [int(r[0]) for r in self._conn.execute("SELECT vector_id FROM marks")]
+            return [int(r[0]) for r in self._conn.execute(
+                "SELECT vector_id FROM marks UNION ALL SELECT vector_id FROM components")]
 
     def vector_ids_matching(self, filters: SearchFilters) -> list[int]:
         """Vector ids of the marks that pass ``filters`` (semantics: service/query.py)."""
         where, params = _filter_sql(filters)
         with self._lock:
-            rows = self._conn.execute(f"SELECT vector_id FROM marks WHERE {where}", params)
+            rows = self._conn.execute(
+                f"SELECT vector_id FROM marks WHERE {where} UNION ALL "
+                f"SELECT c.vector_id FROM components c JOIN marks ON marks.id = c.mark_id "
+                f"WHERE {where}", params + params)
             return [int(r[0]) for r in rows]
 
     def image_key_in_use(self, image_key: str) -> bool:
@@ -251,15 +319,24 @@ class RecordStore:
                     if old_rec is None and image is None:
                         raise ValueError(f"mark {mark_id!r} does not exist and has no image")
                     replaced: int | None = None
+                    components: list[ComponentRecord] = []
                     if image is not None:
                         vector_id = next_id
                         next_id += 1
                         replaced = old_rec.vector_id if old_rec else None
+                        self._conn.execute("DELETE FROM components WHERE mark_id=?", (mark_id,))
+                        for kind, box in image.components:
+                            components.append(ComponentRecord(next_id, kind, tuple(box)))
+                            self._conn.execute(
+                                "INSERT INTO components(vector_id, mark_id, kind, box) "
+                                "VALUES (?, ?, ?, ?)", (next_id, mark_id, kind, json.dumps(box)))
+                            next_id += 1
                     else:
                         assert old_rec is not None
                         vector_id = old_rec.vector_id
                         image = NewImage(old_rec.content_hash, old_rec.image_key,
                                          old_rec.media_type)
+                        components = self._components_locked(mark_id)
                     record = MarkRecord(
                         id=mark_id,
                         vector_id=vector_id,
@@ -277,6 +354,7 @@ class RecordStore:
                         source=source or (old_rec.source if old_rec else None),
                         created_at=old_rec.created_at if old_rec else now,
                         updated_at=now,
+                        components=components,
                     )
                     self._conn.execute(
                         f"INSERT OR REPLACE INTO marks({_COLUMNS}) VALUES "
@@ -307,11 +385,21 @@ class RecordStore:
                 self._conn.executemany(
                     "DELETE FROM marks WHERE id=?", [(m,) for m in found]
                 )
+                self._conn.executemany(
+                    "DELETE FROM components WHERE mark_id=?", [(m,) for m in found]
+                )
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
         return list(found.values())
+
+    def _components_locked(self, mark_id: str) -> list[ComponentRecord]:
+        rows = self._conn.execute(
+            "SELECT vector_id, kind, box FROM components WHERE mark_id=? ORDER BY vector_id",
+            (mark_id,),
+        ).fetchall()
+        return [ComponentRecord(int(r[0]), r[1], tuple(json.loads(r[2]))) for r in rows]
 
     def _meta_locked(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()

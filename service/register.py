@@ -38,13 +38,17 @@ import numpy as np
 from index.base import IndexInfo, IndexMismatchError
 from index.faiss_store import FaissStore
 from models.embedder import Embedder
+from models.preprocess import prepare
+from service.components import MAX_COMPONENTS, Component
 from service.image_store import ImageStore
-from service.images import ImageLimits
+from service.images import ImageLimits, decode_image
 from service.metadata import MarkMetadata, MetadataError, read_metadata_file
 from service.pipeline import (
     FileOutcome,
     PreparedImage,
     PrepareSpec,
+    QueryView,
+    component_inputs,
     iter_image_files,
     map_in_chunks,
     mark_id_for,
@@ -52,10 +56,12 @@ from service.pipeline import (
     query_inputs,
 )
 from service.query import SearchOptions
-from service.records import MarkRecord, NewImage, RecordStore
+from service.records import ComponentRecord, MarkRecord, NewImage, RecordStore
 from service.settings import Settings
 
 INDEX_FILE = Path("index") / "vectors.tmsi"
+# index hits fetched per wanted mark: a mark has up to 1 + MAX_COMPONENTS vectors
+COMPONENT_DEPTH = 1 + MAX_COMPONENTS
 RECORDS_FILE = "records.sqlite3"
 
 
@@ -65,8 +71,13 @@ class MarkNotFound(KeyError):
 
 @dataclass
 class SearchResult:
+    """One earlier mark found by a search, and what matched: which of its components
+    (None: the whole mark) and which part of the query (None: the whole query)."""
+
     record: MarkRecord
     score: float
+    component: ComponentRecord | None = None
+    query_part: Component | None = None
 
 
 @dataclass
@@ -179,14 +190,15 @@ class Register:
                 report.dropped = self.store.remove(stray)
             missing = live - indexed
             if missing:
-                records = self.records.get_by_vector_ids(sorted(missing))
-                for batch in _batched(records.values(), self.settings.batch_size):
+                by_vector = self.records.get_by_vector_ids(sorted(missing))
+                records = list({r.id: r for r in by_vector.values()}.values())
+                for batch in _batched(records, self.settings.batch_size):
                     ids, inputs = [], []
                     for record in batch:
                         try:
-                            data = self.images.read(record.image_key, record.media_type)
-                            inputs.append(self._prepare_stored(data))
-                            ids.append(record.vector_id)
+                            for vector_id, model_input in self._stored_inputs(record, missing):
+                                ids.append(vector_id)
+                                inputs.append(model_input)
                         except Exception:  # noqa: BLE001 - reported, never fatal
                             report.unreadable.append(record.id)
                     if ids:
@@ -205,8 +217,21 @@ class Register:
             self.spec.thumbnail_size,
         )
 
-    def _prepare_stored(self, data: bytes) -> np.ndarray:
-        return prepare_bytes(data, self._stored_spec(data)).model_input
+    def _stored_inputs(self, record: MarkRecord, wanted: set[int] | None = None
+                       ) -> list[tuple[int, np.ndarray]]:
+        """(vector id, network input) for a stored mark's whole image and its components
+        (cut by their recorded boxes), limited to ``wanted`` ids when given."""
+        data = self.images.read(record.image_key, record.media_type)
+        image = decode_image(data, self._stored_spec(data).limits).image
+        out: list[tuple[int, np.ndarray]] = []
+        if wanted is None or record.vector_id in wanted:
+            out.append((record.vector_id,
+                        prepare(image, self.spec.input_size, self.spec.input_mode)))
+        parts = [c for c in record.components if wanted is None or c.vector_id in wanted]
+        inputs = component_inputs(image, self.spec, [Component(c.kind, c.box) for c in parts])
+        out += [(c.vector_id, model_input) for c, (_, model_input) in zip(parts, inputs,
+                                                                          strict=True)]
+        return out
 
     # -- writes -------------------------------------------------------------------------
     def _write_batch(
@@ -220,18 +245,25 @@ class Register:
                 new_images.append(None)
                 continue
             key = self.images.put(prepared.stored_bytes, prepared.media_type, prepared.thumbnail)
-            new_images.append(NewImage(prepared.content_hash, key, prepared.media_type))
-        to_embed = [p.model_input for _, _, p, _ in items if p is not None]
+            parts = tuple((c.kind, c.box) for c, _ in prepared.components)
+            new_images.append(NewImage(prepared.content_hash, key, prepared.media_type, parts))
+        to_embed = []
+        for _, _, prepared, _ in items:
+            if prepared is not None:
+                to_embed.append(prepared.model_input)
+                to_embed.extend(model_input for _, model_input in prepared.components)
         vectors = self.embedder.embed_prepared(to_embed) if to_embed else None
         results = self.records.upsert(
             (mark_id, meta, image, source)
             for (mark_id, meta, _, source), image in zip(items, new_images, strict=True)
         )
         replaced = [old for _, old in results if old is not None]
+        replaced += [c.vector_id for old in previous.values() for c in old.components]
         if replaced:
             self.store.remove(replaced)
         if vectors is not None:
-            ids = [rec.vector_id for (rec, _), img in zip(results, new_images, strict=True) if img]
+            ids = [v for (rec, _), img in zip(results, new_images, strict=True) if img
+                   for v in rec.all_vector_ids()]
             self.store.add(np.array(ids, dtype=np.int64), vectors)
         self._collect_unused_images(previous.values())
         self._changed(len(items))
@@ -265,7 +297,7 @@ class Register:
         with self._write_lock:
             self._require_index()
             removed = self.records.delete(list(dict.fromkeys(mark_ids)))
-            self.store.remove(r.vector_id for r in removed)
+            self.store.remove(v for r in removed for v in r.all_vector_ids())
             self._collect_unused_images(removed)
             if removed:
                 self.save_index()
@@ -441,7 +473,7 @@ class Register:
 
     def search_prepared(
         self,
-        queries: Sequence[Sequence[np.ndarray]],
+        queries: Sequence[Sequence[QueryView]],
         k: int | None = None,
         options: SearchOptions | None = None,
     ) -> list[list[SearchResult]]:
@@ -458,27 +490,28 @@ class Register:
             allowed = np.array(self.records.vector_ids_matching(options.filters), np.int64)
             if allowed.size == 0:
                 return [[] for _ in queries]
-        flat = [view for views in queries for view in views]
+        flat = [view.model_input for views in queries for view in views]
         vectors = self.embedder.embed_prepared(flat)
-        hits = self.store.search(vectors, k + len(options.exclude_ids), allowed)
+        # a mark owns several vectors (whole + components): fetch enough to fill k marks
+        depth = (k + len(options.exclude_ids)) * COMPONENT_DEPTH
+        hits = self.store.search(vectors, depth, allowed)
         wanted = [int(i) for i in np.unique(hits.ids) if i >= 0]
         records = self.records.get_by_vector_ids(wanted)
         out: list[list[SearchResult]] = []
         row = 0
         for views in queries:
-            best: dict[int, float] = {}
-            for _ in views:
+            best: dict[str, SearchResult] = {}
+            for view in views:
                 for v, score in zip(hits.ids[row], hits.scores[row], strict=True):
-                    v = int(v)
-                    if v in records and score > best.get(v, -np.inf):
-                        best[v] = float(score)
+                    record = records.get(int(v))
+                    if record is None or record.id in options.exclude_ids:
+                        continue  # removed since, or excluded (the mark searched from)
+                    if record.id not in best or score > best[record.id].score:
+                        best[record.id] = SearchResult(
+                            record, float(score), record.component(int(v)), view.part
+                        )
                 row += 1
-            ranked = sorted(best.items(), key=lambda item: -item[1])
-            out.append([
-                SearchResult(records[v], score)
-                for v, score in ranked
-                if records[v].id not in options.exclude_ids
-            ][:k])
+            out.append(sorted(best.values(), key=lambda r: -r.score)[:k])
         return out
 
     def search_many(
@@ -490,7 +523,7 @@ class Register:
         """Many queries, embedded in batches with the model loaded once; order kept."""
         options = options or SearchOptions()
         for chunk in _batched(queries, self.settings.batch_size):
-            prepared: list[list[np.ndarray]] = []
+            prepared: list[list[QueryView]] = []
             slots: list[tuple[str, int | Exception]] = []
             for name, data in chunk:
                 if isinstance(data, Exception):
@@ -520,9 +553,9 @@ class Register:
             for batch in _batched(self.records.iter_all(), self.settings.batch_size):
                 ids, inputs = [], []
                 for record in batch:
-                    data = self.images.read(record.image_key, record.media_type)
-                    inputs.append(self._prepare_stored(data))
-                    ids.append(record.vector_id)
+                    for vector_id, model_input in self._stored_inputs(record):
+                        ids.append(vector_id)
+                        inputs.append(model_input)
                 fresh.add(np.array(ids, dtype=np.int64), self.embedder.embed_prepared(inputs))
                 done += len(batch)
                 if on_progress:

@@ -51,6 +51,21 @@ class MarkOut(BaseModel):
         )
 
 
+class MatchOut(BaseModel):
+    """What matched: a component of the result (or the whole mark) and a part of the query."""
+
+    component: str = Field(description="whole, figure, words or frame (of the result).")
+    box: list[int] | None = Field(None, description="x, y, w, h in the result's stored image.")
+    query_part: str = Field(description="whole, figure, words or frame (of the query).")
+    query_box: list[int] | None = Field(None, description="x, y, w, h in the query image.")
+
+    @classmethod
+    def of(cls, result: SearchResult) -> MatchOut:
+        c, q = result.component, result.query_part
+        return cls(component=c.kind if c else "whole", box=list(c.box) if c else None,
+                   query_part=q.kind if q else "whole", query_box=list(q.box) if q else None)
+
+
 class SearchResultOut(BaseModel):
     id: str
     score: float = Field(description="Cosine similarity, 1.0 = identical embedding.")
@@ -62,6 +77,7 @@ class SearchResultOut(BaseModel):
     filing_date: str | None = None
     image_url: str
     thumbnail_url: str
+    match: MatchOut
 
     @classmethod
     def of(cls, result: SearchResult) -> SearchResultOut:
@@ -70,7 +86,7 @@ class SearchResultOut(BaseModel):
             id=r.id, score=round(result.score, 6), name=r.name, owner=r.owner,
             nice_classes=r.nice_classes, vienna_codes=r.vienna_codes, status=r.status,
             filing_date=r.filing_date, image_url=mark_url(r.id, "/image"),
-            thumbnail_url=mark_url(r.id, "/thumbnail"),
+            thumbnail_url=mark_url(r.id, "/thumbnail"), match=MatchOut.of(result),
         )
 
 

@@ -160,8 +160,9 @@ def test_ingest_with_csv_metadata(
         assert register.get("mark-3").name is None
         assert register.records.count() == 7
     line = json_lines(cli("search", "--json", "--k", "2", str(folder / "mark-1.png")))[0]
-    assert line["results"][0] == {"id": "TM-1", "score": pytest.approx(1.0, abs=1e-4),
-                                  "name": "Acme"}
+    top = line["results"][0]
+    assert (top["id"], top["name"]) == ("TM-1", "Acme")
+    assert top["score"] == pytest.approx(1.0, abs=1e-4)
 
 
 def test_ingest_with_jsonl_metadata_and_a_bad_row(
@@ -262,7 +263,7 @@ def test_search_json_reports_the_query_as_given(
     assert line["query"] == "in/sub/mark-11.png"
     results = line["results"]
     assert len(results) == 4
-    assert all(set(r) == {"id", "score", "name"} for r in results)
+    assert all(set(r) == {"id", "score", "name", "match"} for r in results)
     assert results[0]["id"] == "sub/mark-11"
     assert results[0]["score"] == pytest.approx(1.0, abs=1e-4)
     scores = [r["score"] for r in results]
@@ -411,7 +412,7 @@ def test_stats_json(tmp_path: Path, folder: Path, embedder: Embedder) -> None:
                                       "stats", "--json"])
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
-    assert info["marks"] == info["vectors"] == 7
+    assert info["marks"] == 7 and info["vectors"] >= 7
     assert info["model_version"] == info["index_model_version"] == embedder.version
     assert info["dim"] == embedder.dim
     assert info["device"] == "cpu"

@@ -76,7 +76,7 @@ def foreign_index(settings: Settings, embedder: Embedder, tmp_path: Path) -> Set
         register.ingest_folder(tmp_path / "in")
     path = settings.resolved_data_dir / INDEX_FILE
     store = FaissStore.load(path)
-    assert len(store) == 5
+    assert len(store) >= 5  # whole marks plus components
     store.info.model_version = "some-older-model@000000000000"
     store.save(path)
     assert FaissStore.read_info(path).model_version == "some-older-model@000000000000"

@@ -98,3 +98,17 @@ def test_similar_by_id_leaves_the_mark_out_and_takes_filters(catalogue: TestClie
 def test_a_mark_whose_id_ends_in_similar_is_still_readable(client: TestClient) -> None:
     assert add_mark(client, png(3), {"id": "brand/similar"}).status_code == 201
     assert client.get("/v1/marks/brand/similar").json()["id"] == "brand/similar"
+
+
+def test_result_says_which_component_matched_with_its_box(client: TestClient) -> None:
+    from tests.service.test_components import figure, with_word
+
+    for seed in range(6):
+        assert add_mark(client, png(seed + 40), {"id": f"o-{seed}"}).status_code == 201
+    assert add_mark(client, to_bytes(with_word(figure())), {"id": "acme"}).status_code == 201
+    response = _search(client, to_bytes(figure(colour="#060")), k="2")
+    top = response.json()["results"][0]
+    assert top["id"] == "acme"
+    assert top["match"]["component"] == "figure" and top["match"]["query_part"] == "whole"
+    x, y, w, h = top["match"]["box"]
+    assert x < 20 and 110 < w < 140 and top["match"]["query_box"] is None

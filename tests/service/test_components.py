@@ -1,0 +1,121 @@
+"""Composite marks: splitting into figure / words / frame, and searching by component."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from service.components import split_components
+from service.metadata import MarkMetadata
+from service.register import Register
+from tests.imagegen import make_mark, to_bytes
+
+FONT = Path("/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf")
+
+
+def _font(size: int = 60) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONT), size) if FONT.is_file() else ImageFont.load_default(size)
+
+
+def figure(size: int = 130, colour: str = "#c22") -> Image.Image:
+    """A filled figure: a disc with a square notch (one connected element)."""
+    image = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((5, 5, size - 5, size - 5), fill=colour)
+    draw.rectangle((size // 2, size // 3, size - 5, size // 2), fill="white")
+    return image
+
+
+def with_word(fig: Image.Image, word: str = "ACME") -> Image.Image:
+    canvas = Image.new("RGB", (fig.width + 300, fig.height + 20), "white")
+    canvas.paste(fig, (10, 10))
+    ImageDraw.Draw(canvas).text((fig.width + 40, fig.height // 3), word, font=_font(),
+                                fill="#222")
+    return canvas
+
+
+def framed(fig: Image.Image) -> Image.Image:
+    canvas = Image.new("RGB", (fig.width + 100, fig.height + 100), "white")
+    canvas.paste(fig, (50, 50))
+    ImageDraw.Draw(canvas).rectangle((8, 8, canvas.width - 9, canvas.height - 9),
+                                     outline="black", width=7)
+    return canvas
+
+
+def test_figure_and_word_are_split_with_boxes() -> None:
+    parts = split_components(with_word(figure()))
+    assert sorted(p.kind for p in parts) == ["figure", "words"]
+    fig = next(p for p in parts if p.kind == "figure")
+    x, y, w, h = fig.box
+    assert x <= 16 and y <= 16 and 115 <= w <= 135 and 115 <= h <= 135
+    words = next(p for p in parts if p.kind == "words")
+    assert words.box[0] > 140  # right of the figure
+
+
+def test_frame_is_found_and_the_figure_inside_it() -> None:
+    parts = split_components(framed(figure()))
+    kinds = [p.kind for p in parts]
+    assert kinds[0] == "frame" and "figure" in kinds
+    x, y, w, h = next(p for p in parts if p.kind == "figure").box
+    assert 45 <= x <= 60 and 45 <= y <= 60
+
+
+def test_single_element_mark_has_no_components() -> None:
+    assert split_components(figure()) == []
+    assert split_components(Image.new("RGB", (64, 64), "white")) == []
+
+
+def test_boxes_are_in_the_original_pixels_of_a_large_image() -> None:
+    big = with_word(figure()).resize((1720, 600))
+    fig = next(p for p in split_components(big) if p.kind == "figure")
+    assert fig.box[2] > 400  # scaled back from the analysis size
+
+
+@pytest.fixture
+def composite_register(register: Register) -> Register:
+    for seed in range(15):
+        register.add_mark(to_bytes(make_mark(seed + 200)), MarkMetadata(id=f"other-{seed}"))
+    register.add_mark(to_bytes(with_word(figure())), MarkMetadata(id="acme-composite"))
+    register.add_mark(to_bytes(framed(figure(colour="#135"))), MarkMetadata(id="framed"))
+    return register
+
+
+def test_figure_alone_finds_the_composite_marks_that_contain_it(
+    composite_register: Register,
+) -> None:
+    results = composite_register.search(to_bytes(figure(colour="#080")), k=3)
+    top_two = {r.record.id for r in results[:2]}
+    assert top_two == {"acme-composite", "framed"}
+    for result in results[:2]:
+        assert result.component is not None and result.component.kind == "figure"
+        assert result.score > 0.95
+        assert result.query_part is None  # the query was a single figure
+
+
+def test_composite_query_finds_a_mark_sharing_only_its_figure(register: Register) -> None:
+    for seed in range(15):
+        register.add_mark(to_bytes(make_mark(seed + 300)), MarkMetadata(id=f"other-{seed}"))
+    register.add_mark(to_bytes(figure()), MarkMetadata(id="figure-only"))
+    query = with_word(figure(colour="#226"), "ZORBLAX")
+    (top, *_) = register.search(to_bytes(query), k=3)
+    assert top.record.id == "figure-only"
+    assert top.query_part is not None and top.query_part.kind == "figure"
+    assert top.component is None  # matched the whole of the registered mark
+
+
+def test_components_survive_update_and_remove(composite_register: Register) -> None:
+    reg = composite_register
+    before = reg.get("acme-composite")
+    assert len(before.components) == 2
+    reg.add_mark(to_bytes(figure()), MarkMetadata(id="acme-composite"))  # now single
+    after = reg.get("acme-composite")
+    assert after.components == []
+    ids = set(reg.store.ids().tolist())
+    assert not ids & set(before.all_vector_ids())
+    assert ids == set(reg.records.vector_ids())
+    reg.remove(["framed"])
+    assert set(reg.store.ids().tolist()) == set(reg.records.vector_ids())
+    reg.reindex()
+    assert set(reg.store.ids().tolist()) == set(reg.records.vector_ids())
