@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from tqdm import tqdm
 
+from service.colour import SearchMode
 from service.query import Crop, QueryError, SearchOptions, parse_filters
 from service.settings import DeviceChoice, Settings
 
@@ -148,6 +149,9 @@ def search(
     rotation_tolerant: Annotated[
         bool, typer.Option("--rotation-tolerant", help="Also try 8 rotations and reflections.")
     ] = False,
+    mode: Annotated[
+        SearchMode, typer.Option("--mode", help="shape (colour-blind), colour, or composite.")
+    ] = SearchMode.composite,
     nice_classes: Annotated[
         str | None, typer.Option("--nice-classes", help="Comma list; any shared class.")
     ] = None,
@@ -174,6 +178,7 @@ def search(
             ),
             crop=Crop.parse(crop) if crop else None,
             rotation_tolerant=rotation_tolerant,
+            mode=mode,
         )
     except QueryError as exc:
         _err(str(exc))

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from models.preprocess import prepare
+from service.colour import colour_signature
 from service.components import Component, split_components
 from service.images import ImageError, ImageLimits, content_hash, decode_image, make_thumbnail
 from service.query import Crop, dihedral_views
@@ -77,6 +78,7 @@ class PreparedImage:
     thumbnail: bytes
     model_input: np.ndarray  # uint8 (C, S, S)
     components: list[tuple[Component, np.ndarray]] = field(default_factory=list)
+    colour: np.ndarray | None = None
 
 
 @dataclass
@@ -100,6 +102,7 @@ def prepare_bytes(data: bytes, spec: PrepareSpec, digest: str | None = None) -> 
         thumbnail=make_thumbnail(decoded.image, spec.thumbnail_size),
         model_input=prepare(decoded.image, spec.input_size, spec.input_mode),
         components=component_inputs(decoded.image, spec),
+        colour=colour_signature(decoded.image),
     )
 
 
@@ -119,9 +122,17 @@ class QueryView:
     part: Component | None = None  # None: the whole (cropped) query image
 
 
+@dataclass
+class PreparedQuery:
+    """A query image ready to search: its network inputs and its colour signature."""
+
+    views: list[QueryView]
+    colour: np.ndarray
+
+
 def query_inputs(
     data: bytes, spec: PrepareSpec, crop: Crop | None = None, rotation_tolerant: bool = False
-) -> list[QueryView]:
+) -> PreparedQuery:
     """Network inputs for one query image: the whole (or its crop) and each of its
     components, each in 1 view or 8 (rotations by 90 degrees and mirrors)."""
     image = decode_image(data, spec.limits).image
@@ -133,7 +144,7 @@ def query_inputs(
     for part, picture in parts:
         for view in dihedral_views(picture) if rotation_tolerant else [picture]:
             views.append(QueryView(prepare(view, spec.input_size, spec.input_mode), part))
-    return views
+    return PreparedQuery(views, colour_signature(image))
 
 
 def prepare_file(task: tuple[str, str | None, PrepareSpec]) -> FileOutcome:

@@ -26,6 +26,7 @@ from typing import Any
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from service.colour import SearchMode
 from service.metadata import MarkStatus
 
 
@@ -155,6 +156,7 @@ class SearchOptions:
     """Everything about a search except the query image and k."""
 
     filters: SearchFilters = field(default_factory=SearchFilters)
+    mode: SearchMode = SearchMode.composite
     crop: Crop | None = None
     rotation_tolerant: bool = False
     exclude_ids: frozenset[str] = frozenset()  # e.g. the mark a "similar to" search starts from

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from service.metadata import MarkMetadata
 from service.query import SearchFilters
 
@@ -36,7 +38,8 @@ CREATE TABLE IF NOT EXISTS marks (
     media_type TEXT NOT NULL,
     source TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    colour BLOB
 );
 CREATE INDEX IF NOT EXISTS marks_image_key ON marks(image_key);
 CREATE TABLE IF NOT EXISTS components (
@@ -52,7 +55,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 _COLUMNS = (
     "id, vector_id, name, owner, application_number, registration_number, nice_classes, "
     "vienna_codes, status, filing_date, content_hash, image_key, media_type, source, "
-    "created_at, updated_at"
+    "created_at, updated_at, colour"
 )
 
 
@@ -87,6 +90,7 @@ class MarkRecord:
     created_at: str = ""
     updated_at: str = ""
     components: list[ComponentRecord] = field(default_factory=list)
+    colour: np.ndarray | None = field(default=None, repr=False)  # service/colour.py
 
     def all_vector_ids(self) -> list[int]:
         return [self.vector_id, *(c.vector_id for c in self.components)]
@@ -117,6 +121,7 @@ class NewImage:
     image_key: str
     media_type: str
     components: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()  # (kind, box)
+    colour: np.ndarray | None = None
 
 
 def _now() -> str:
@@ -157,6 +162,8 @@ def _row_to_record(row: sqlite3.Row) -> MarkRecord:
     data = dict(row)
     data["nice_classes"] = json.loads(data["nice_classes"])
     data["vienna_codes"] = json.loads(data["vienna_codes"])
+    if data["colour"] is not None:
+        data["colour"] = np.frombuffer(data["colour"], dtype=np.float32).copy()
     return MarkRecord(**data)
 
 
@@ -173,6 +180,9 @@ class RecordStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")  # an acknowledged mark survives
             self._conn.executescript(SCHEMA)
+            columns = {r[1] for r in self._conn.execute("PRAGMA table_info(marks)")}
+            if "colour" not in columns:  # registers made before colour signatures
+                self._conn.execute("ALTER TABLE marks ADD COLUMN colour BLOB")
 
     def close(self) -> None:
         with self._lock:
@@ -335,7 +345,7 @@ class RecordStore:
                         assert old_rec is not None
                         vector_id = old_rec.vector_id
                         image = NewImage(old_rec.content_hash, old_rec.image_key,
-                                         old_rec.media_type)
+                                         old_rec.media_type, colour=old_rec.colour)
                         components = self._components_locked(mark_id)
                     record = MarkRecord(
                         id=mark_id,
@@ -355,10 +365,11 @@ class RecordStore:
                         created_at=old_rec.created_at if old_rec else now,
                         updated_at=now,
                         components=components,
+                        colour=image.colour,
                     )
                     self._conn.execute(
                         f"INSERT OR REPLACE INTO marks({_COLUMNS}) VALUES "
-                        f"({','.join('?' * 16)})",
+                        f"({','.join('?' * 17)})",
                         (
                             record.id, record.vector_id, record.name, record.owner,
                             record.application_number, record.registration_number,
@@ -366,6 +377,8 @@ class RecordStore:
                             record.status, record.filing_date, record.content_hash,
                             record.image_key, record.media_type, record.source,
                             record.created_at, record.updated_at,
+                            None if record.colour is None
+                            else np.asarray(record.colour, np.float32).tobytes(),
                         ),
                     )
                     results.append((record, replaced))

@@ -39,6 +39,7 @@ from index.base import IndexInfo, IndexMismatchError
 from index.faiss_store import FaissStore
 from models.embedder import Embedder
 from models.preprocess import prepare
+from service.colour import SearchMode, combine
 from service.components import MAX_COMPONENTS, Component
 from service.image_store import ImageStore
 from service.images import ImageLimits, decode_image
@@ -46,8 +47,8 @@ from service.metadata import MarkMetadata, MetadataError, read_metadata_file
 from service.pipeline import (
     FileOutcome,
     PreparedImage,
+    PreparedQuery,
     PrepareSpec,
-    QueryView,
     component_inputs,
     iter_image_files,
     map_in_chunks,
@@ -78,6 +79,7 @@ class SearchResult:
     score: float
     component: ComponentRecord | None = None
     query_part: Component | None = None
+    shape_score: float | None = None  # the shape similarity alone, before colour weighs in
 
 
 @dataclass
@@ -246,7 +248,8 @@ class Register:
                 continue
             key = self.images.put(prepared.stored_bytes, prepared.media_type, prepared.thumbnail)
             parts = tuple((c.kind, c.box) for c, _ in prepared.components)
-            new_images.append(NewImage(prepared.content_hash, key, prepared.media_type, parts))
+            new_images.append(NewImage(prepared.content_hash, key, prepared.media_type, parts,
+                                       prepared.colour))
         to_embed = []
         for _, _, prepared, _ in items:
             if prepared is not None:
@@ -456,8 +459,8 @@ class Register:
     ) -> list[SearchResult]:
         """Marks most similar to the image in ``data``, best first."""
         options = options or SearchOptions()
-        views = query_inputs(data, self.spec, options.crop, options.rotation_tolerant)
-        return self.search_prepared([views], k, options)[0]
+        query = query_inputs(data, self.spec, options.crop, options.rotation_tolerant)
+        return self.search_prepared([query], k, options)[0]
 
     def similar(
         self, mark_id: str, k: int | None = None, options: SearchOptions | None = None
@@ -467,18 +470,19 @@ class Register:
         record = self.get(mark_id)
         data = self.images.read(record.image_key, record.media_type)
         spec = self._stored_spec(data)
-        views = query_inputs(data, spec, options.crop, options.rotation_tolerant)
+        query = query_inputs(data, spec, options.crop, options.rotation_tolerant)
         options = replace(options, exclude_ids=options.exclude_ids | {mark_id})
-        return self.search_prepared([views], k, options)[0]
+        return self.search_prepared([query], k, options)[0]
 
     def search_prepared(
         self,
-        queries: Sequence[Sequence[QueryView]],
+        queries: Sequence[PreparedQuery],
         k: int | None = None,
         options: SearchOptions | None = None,
     ) -> list[list[SearchResult]]:
         """Batch search. Each query is one or more views (prepared network inputs); a mark
-        scores its best view. Filters select the candidate vectors inside the index search.
+        scores its best view on shape, combined with colour as the mode says. Filters
+        select the candidate vectors inside the index search.
         """
         self._require_index()
         options = options or SearchOptions()
@@ -490,18 +494,20 @@ class Register:
             allowed = np.array(self.records.vector_ids_matching(options.filters), np.int64)
             if allowed.size == 0:
                 return [[] for _ in queries]
-        flat = [view.model_input for views in queries for view in views]
+        flat = [view.model_input for query in queries for view in query.views]
         vectors = self.embedder.embed_prepared(flat)
         # a mark owns several vectors (whole + components): fetch enough to fill k marks
         depth = (k + len(options.exclude_ids)) * COMPONENT_DEPTH
+        if options.mode is SearchMode.colour:
+            depth *= 2  # colour can lift a mark that is further away in shape
         hits = self.store.search(vectors, depth, allowed)
         wanted = [int(i) for i in np.unique(hits.ids) if i >= 0]
         records = self.records.get_by_vector_ids(wanted)
         out: list[list[SearchResult]] = []
         row = 0
-        for views in queries:
+        for query in queries:
             best: dict[str, SearchResult] = {}
-            for view in views:
+            for view in query.views:
                 for v, score in zip(hits.ids[row], hits.scores[row], strict=True):
                     record = records.get(int(v))
                     if record is None or record.id in options.exclude_ids:
@@ -511,6 +517,13 @@ class Register:
                             record, float(score), record.component(int(v)), view.part
                         )
                 row += 1
+            for result in best.values():
+                colour = result.record.colour
+                result.shape_score = result.score
+                result.score = combine(
+                    result.score, None if colour is None else float(colour @ query.colour),
+                    options.mode,
+                )
             out.append(sorted(best.values(), key=lambda r: -r.score)[:k])
         return out
 
@@ -523,7 +536,7 @@ class Register:
         """Many queries, embedded in batches with the model loaded once; order kept."""
         options = options or SearchOptions()
         for chunk in _batched(queries, self.settings.batch_size):
-            prepared: list[list[QueryView]] = []
+            prepared: list[PreparedQuery] = []
             slots: list[tuple[str, int | Exception]] = []
             for name, data in chunk:
                 if isinstance(data, Exception):

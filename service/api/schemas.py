@@ -68,7 +68,8 @@ class MatchOut(BaseModel):
 
 class SearchResultOut(BaseModel):
     id: str
-    score: float = Field(description="Cosine similarity, 1.0 = identical embedding.")
+    score: float = Field(description="Similarity in the search's mode (1.0 = identical).")
+    shape_score: float = Field(description="Shape similarity alone (cosine of embeddings).")
     name: str | None = None
     owner: str | None = None
     nice_classes: list[int] = Field(default_factory=list)
@@ -83,7 +84,10 @@ class SearchResultOut(BaseModel):
     def of(cls, result: SearchResult) -> SearchResultOut:
         r = result.record
         return cls(
-            id=r.id, score=round(result.score, 6), name=r.name, owner=r.owner,
+            id=r.id, score=round(result.score, 6),
+            shape_score=round(result.shape_score if result.shape_score is not None
+                              else result.score, 6),
+            name=r.name, owner=r.owner,
             nice_classes=r.nice_classes, vienna_codes=r.vienna_codes, status=r.status,
             filing_date=r.filing_date, image_url=mark_url(r.id, "/image"),
             thumbnail_url=mark_url(r.id, "/thumbnail"), match=MatchOut.of(result),
@@ -94,6 +98,7 @@ class SearchResponse(BaseModel):
     results: list[SearchResultOut]
     filters: dict[str, Any] = Field(default_factory=dict, description="The filters applied.")
     rotation_tolerant: bool = False
+    mode: str = "composite"
     took_ms: float
 
     @classmethod
@@ -103,6 +108,7 @@ class SearchResponse(BaseModel):
             results=[SearchResultOut.of(r) for r in results],
             filters=options.filters.describe(),
             rotation_tolerant=options.rotation_tolerant,
+            mode=options.mode.value,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 

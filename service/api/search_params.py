@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import Form, Query
 
+from service.colour import SearchMode
 from service.query import Crop, SearchOptions, parse_filters
 
 _DOCS = {
@@ -21,15 +22,18 @@ _DOCS = {
     "owner": "Part of the owner's name, case-insensitive.",
     "crop": "Crop rectangle of the query image in pixels (all four or none).",
     "rotation_tolerant": "Also query with the 8 rotations and reflections.",
+    "mode": "shape (colour-blind), colour (colour weighs in) or composite (both; default).",
 }
 
 
 def _options(nice_classes: str | None, vienna_codes: str | None, status: str | None,
              filed_from: str | None, filed_to: str | None, owner: str | None,
-             crop: tuple[int | None, ...], rotation_tolerant: bool) -> SearchOptions:
+             crop: tuple[int | None, ...], rotation_tolerant: bool, mode: SearchMode
+             ) -> SearchOptions:
     filters = parse_filters(nice_classes=nice_classes, vienna_codes=vienna_codes, status=status,
                             filed_from=filed_from, filed_to=filed_to, owner=owner)
-    return SearchOptions(filters=filters, crop=Crop.of(*crop), rotation_tolerant=rotation_tolerant)
+    return SearchOptions(filters=filters, crop=Crop.of(*crop), rotation_tolerant=rotation_tolerant,
+                         mode=mode)
 
 
 def form_options(
@@ -44,9 +48,10 @@ def form_options(
     crop_w: Annotated[int | None, Form(description=_DOCS["crop"])] = None,
     crop_h: Annotated[int | None, Form(description=_DOCS["crop"])] = None,
     rotation_tolerant: Annotated[bool, Form(description=_DOCS["rotation_tolerant"])] = False,
+    mode: Annotated[SearchMode, Form(description=_DOCS["mode"])] = SearchMode.composite,
 ) -> SearchOptions:
     return _options(nice_classes, vienna_codes, status, filed_from, filed_to, owner,
-                    (crop_x, crop_y, crop_w, crop_h), rotation_tolerant)
+                    (crop_x, crop_y, crop_w, crop_h), rotation_tolerant, mode)
 
 
 def query_options(
@@ -57,6 +62,7 @@ def query_options(
     filed_to: Annotated[str | None, Query(description=_DOCS["filed_to"])] = None,
     owner: Annotated[str | None, Query(description=_DOCS["owner"])] = None,
     rotation_tolerant: Annotated[bool, Query(description=_DOCS["rotation_tolerant"])] = False,
+    mode: Annotated[SearchMode, Query(description=_DOCS["mode"])] = SearchMode.composite,
 ) -> SearchOptions:
     return _options(nice_classes, vienna_codes, status, filed_from, filed_to, owner,
-                    (None, None, None, None), rotation_tolerant)
+                    (None, None, None, None), rotation_tolerant, mode)

@@ -358,6 +358,8 @@ def test_search_filters_from_the_command_line(cli: Cli, folder: Path, tmp_path: 
     assert ids("--filed-from", "2019-06-01", "--filed-to", "2021-01-01") == {"mark-0"}
     bad = cli("search", "--nice-classes", "77", query)
     assert bad.exit_code == 2 and "Nice classes" in bad.stderr
+    assert ids("--mode", "shape", "--nice-classes", "25") == {"mark-1", "mark-2"}
+    assert cli("search", "--mode", "texture", query).exit_code == 2
     bad_crop = cli("search", "--crop", "1,2,3", query)
     assert bad_crop.exit_code == 2
     missing = cli("search", "--id", "nope")

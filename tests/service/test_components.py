@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from service.colour import SearchMode
 from service.components import split_components
 from service.metadata import MarkMetadata
+from service.query import SearchOptions
 from service.register import Register
 from tests.imagegen import make_mark, to_bytes
 
@@ -85,7 +87,8 @@ def composite_register(register: Register) -> Register:
 def test_figure_alone_finds_the_composite_marks_that_contain_it(
     composite_register: Register,
 ) -> None:
-    results = composite_register.search(to_bytes(figure(colour="#080")), k=3)
+    shape_only = SearchOptions(mode=SearchMode.shape)  # the query is green, the marks are not
+    results = composite_register.search(to_bytes(figure(colour="#080")), k=3, options=shape_only)
     top_two = {r.record.id for r in results[:2]}
     assert top_two == {"acme-composite", "framed"}
     for result in results[:2]:

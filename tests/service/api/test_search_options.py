@@ -112,3 +112,17 @@ def test_result_says_which_component_matched_with_its_box(client: TestClient) ->
     assert top["match"]["component"] == "figure" and top["match"]["query_part"] == "whole"
     x, y, w, h = top["match"]["box"]
     assert x < 20 and 110 < w < 140 and top["match"]["query_box"] is None
+
+
+def test_mode_field(catalogue: TestClient) -> None:
+    r, g, b = make_mark(4).split()
+    recoloured = to_bytes(Image.merge("RGB", (b, r, g)))  # same shape, channels swapped
+    shape = _search(catalogue, recoloured, k="1", mode="shape").json()
+    colour = _search(catalogue, recoloured, k="1", mode="colour").json()
+    assert shape["mode"] == "shape" and colour["mode"] == "colour"
+    assert shape["results"][0]["id"] == "tm-4"
+    assert shape["results"][0]["score"] == shape["results"][0]["shape_score"]
+    assert colour["results"][0]["score"] <= colour["results"][0]["shape_score"]
+    assert _search(catalogue, recoloured, mode="texture").status_code == 422
+    similar = catalogue.get("/v1/marks/tm-4/similar", params={"mode": "shape", "k": 2})
+    assert similar.json()["mode"] == "shape"
