@@ -55,4 +55,5 @@ train: install
 	$(BIN)/python -m scripts.train
 
 evaluate: install
-	$(BIN)/python -m scripts.evaluate --model-card models/MODEL_CARD.md
+	$(BIN)/python -m scripts.evaluate --model-card models/MODEL_CARD.md \
+		--risk-out models/weights/tmsearch-embedder.risk.json

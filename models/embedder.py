@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from models.checkpoint import load_checkpoint
+from models.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
 from models.network import ModelConfig
 from models.preprocess import prepare
 
@@ -34,6 +34,7 @@ class Embedder:
         self, weights: Path | None = None, device: str = "auto", batch_size: int = 64
     ) -> None:
         loaded = load_checkpoint(weights)
+        self.weights_path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
         self.config: ModelConfig = loaded.config
         self.version: str = loaded.version
         self.meta = loaded.meta

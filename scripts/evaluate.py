@@ -37,6 +37,7 @@ from models.preprocess import prepare
 from scripts.datasets.brand_sets import brand_hash_is_even
 from scripts.datasets.manifest import iter_manifest
 from scripts.evaluation.baselines import phash_bits, phash_similarity, pixel_vector
+from scripts.evaluation.calibration import risk_thresholds, top_hits
 from scripts.evaluation.images import load_rgb
 from scripts.evaluation.metrics import QueryScores, mean_scores, score_query
 
@@ -125,6 +126,7 @@ def evaluate(items: list[Item], embedder: Embedder, transform_queries: int, seed
     results["brands_cross_design"] = sum(
         1 for ix in by_brand.values() if len({items[i].set for i in ix}) >= 2)
     cross: dict[str, list[QueryScores]] = {m: [] for m in METHODS}
+    risk_hits: list[tuple[float, bool]] = []  # the model's top-10 hits, for calibration
     for start in range(0, len(queries), 512):
         chunk = queries[start : start + 512]
         q_index = [i for i, _ in chunk]
@@ -132,6 +134,8 @@ def evaluate(items: list[Item], embedder: Embedder, transform_queries: int, seed
             block = _rows(gallery, q_index, method)
             for row, (i, relevant) in zip(block, chunk, strict=True):
                 cross[method].append(score_query(row, relevant, exclude=[i]))
+                if method == "model":
+                    risk_hits += top_hits(row, relevant, exclude=[i])
     results["cross_design"] = {m: mean_scores(s) for m, s in cross.items()}
 
     # transformed copies
@@ -148,6 +152,9 @@ def evaluate(items: list[Item], embedder: Embedder, transform_queries: int, seed
             sims = reps.similarities(gallery, method)
             transformed[method][name] = [
                 score_query(row, {i}) for row, i in zip(sims, originals, strict=True)]
+            if method == "model":
+                for row, i in zip(sims, originals, strict=True):
+                    risk_hits += top_hits(row, {i})
         print(f"transform {name}: model R@10 "
               f"{mean_scores(transformed['model'][name])['R@10']:.3f}", flush=True)
     results["transformed"] = {
@@ -157,6 +164,7 @@ def evaluate(items: list[Item], embedder: Embedder, transform_queries: int, seed
     }
     if pool:
         pool.shutdown()
+    results["risk"] = risk_thresholds(risk_hits)
     results["seconds"] = round(time.time() - started, 1)
     return results
 
@@ -198,6 +206,12 @@ def markdown(results: dict) -> str:
     for name in sorted(TRANSFORMS):
         cells = [f"{results['transformed'][m][name]['R@10']:.3f}" for m in METHODS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    if "risk" in results:
+        r = results["risk"]
+        lines += ["", f"Risk levels (model score): high >= {r['high']:.3f} (precision of the "
+                  f"top-10 hits at or above it >= {r['high_precision']}), medium >= "
+                  f"{r['medium']:.3f} (>= {r['medium_precision']}); calibrated on "
+                  f"{r['hits']} hits, {r['relevant_hits']} relevant."]
     return "\n".join(lines) + "\n"
 
 
@@ -211,6 +225,8 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--model-card", type=Path, default=None,
                    help="write the table into this file between the eval markers")
+    p.add_argument("--risk-out", type=Path, default=None,
+                   help="write the calibrated risk thresholds here (beside the weights)")
     args = p.parse_args()
     if not args.data.is_file():
         raise SystemExit(f"{args.data} not found: run python -m scripts.build_eval_set first")
@@ -223,6 +239,11 @@ def main() -> None:
     (args.out / "results.md").write_text(table)
     if args.model_card is not None:
         update_model_card(args.model_card, table)
+    if args.risk_out is not None:
+        args.risk_out.write_text(json.dumps(
+            {"model_version": results["model_version"], **results["risk"],
+             "calibrated_on": "scripts/evaluate.py: even-hash brand evaluation, top-10 hits of "
+                              "cross-design and transformed-copy queries"}, indent=2) + "\n")
     print(table)
 
 

@@ -210,7 +210,7 @@ def search(
                 continue
             if as_json:
                 rows = [{"id": r.record.id, "score": round(r.score, 6), "name": r.record.name,
-                         "match": _match(r)} for r in outcome]
+                         "risk": r.risk.value, "match": _match(r)} for r in outcome]
                 typer.echo(json.dumps({"query": name, "results": rows}, ensure_ascii=False))
             else:
                 typer.echo(f"{name}:")

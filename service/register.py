@@ -58,6 +58,7 @@ from service.pipeline import (
 )
 from service.query import SearchOptions
 from service.records import ComponentRecord, MarkRecord, NewImage, RecordStore
+from service.risk import RiskLevel, RiskThresholds
 from service.settings import Settings
 
 INDEX_FILE = Path("index") / "vectors.tmsi"
@@ -80,6 +81,7 @@ class SearchResult:
     component: ComponentRecord | None = None
     query_part: Component | None = None
     shape_score: float | None = None  # the shape similarity alone, before colour weighs in
+    risk: RiskLevel = RiskLevel.low  # from the shape score (service/risk.py)
 
 
 @dataclass
@@ -133,6 +135,7 @@ class Register:
             ),
             thumbnail_size=settings.thumbnail_size,
         )
+        self.risk = RiskThresholds.for_model(self.embedder.weights_path, self.embedder.version)
         self._write_lock = threading.RLock()
         self._dirty = 0
         self.index_error: IndexMismatchError | None = None
@@ -520,6 +523,7 @@ class Register:
             for result in best.values():
                 colour = result.record.colour
                 result.shape_score = result.score
+                result.risk = self.risk.level(result.score)
                 result.score = combine(
                     result.score, None if colour is None else float(colour @ query.colour),
                     options.mode,
@@ -595,6 +599,8 @@ class Register:
             "dim": self.embedder.dim,
             "device": str(self.embedder.device),
             "needs_reindex": self.index_error is not None,
+            "risk_thresholds": f"high >= {self.risk.high}, medium >= {self.risk.medium} "
+                               f"({self.risk.source})",
             "last_ingest": self.records.get_meta("last_ingest"),
             "last_reindex": self.records.get_meta("last_reindex"),
         }

@@ -70,6 +70,7 @@ class SearchResultOut(BaseModel):
     id: str
     score: float = Field(description="Similarity in the search's mode (1.0 = identical).")
     shape_score: float = Field(description="Shape similarity alone (cosine of embeddings).")
+    risk: str = Field(description="high, medium or low: calibrated shape-score thresholds.")
     name: str | None = None
     owner: str | None = None
     nice_classes: list[int] = Field(default_factory=list)
@@ -87,7 +88,7 @@ class SearchResultOut(BaseModel):
             id=r.id, score=round(result.score, 6),
             shape_score=round(result.shape_score if result.shape_score is not None
                               else result.score, 6),
-            name=r.name, owner=r.owner,
+            risk=result.risk.value, name=r.name, owner=r.owner,
             nice_classes=r.nice_classes, vienna_codes=r.vienna_codes, status=r.status,
             filing_date=r.filing_date, image_url=mark_url(r.id, "/image"),
             thumbnail_url=mark_url(r.id, "/thumbnail"), match=MatchOut.of(result),

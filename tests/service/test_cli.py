@@ -263,7 +263,7 @@ def test_search_json_reports_the_query_as_given(
     assert line["query"] == "in/sub/mark-11.png"
     results = line["results"]
     assert len(results) == 4
-    assert all(set(r) == {"id", "score", "name", "match"} for r in results)
+    assert all(set(r) == {"id", "score", "name", "risk", "match"} for r in results)
     assert results[0]["id"] == "sub/mark-11"
     assert results[0]["score"] == pytest.approx(1.0, abs=1e-4)
     scores = [r["score"] for r in results]

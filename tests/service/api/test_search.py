@@ -18,7 +18,7 @@ from tests.imagegen import make_mark, to_bytes
 from .conftest import SEEDS, add_mark, mark_count, png, search, top_ids
 
 RESULT_FIELDS = {"id", "score", "name", "owner", "nice_classes", "vienna_codes", "status",
-                 "filing_date", "image_url", "thumbnail_url", "match", "shape_score"}
+                 "filing_date", "image_url", "thumbnail_url", "match", "shape_score", "risk"}
 ALL_IDS = {f"mark-{s}" for s in SEEDS} | {"sub/mark-100", "sub/mark-101"}
 
 
