@@ -134,7 +134,7 @@ def evaluate(items: list[Item], embedder: Embedder, transform_queries: int, seed
             block = _rows(gallery, q_index, method)
             for row, (i, relevant) in zip(block, chunk, strict=True):
                 cross[method].append(score_query(row, relevant, exclude=[i]))
-                if method == "model":
+                if method == "model":  # the query's own rendering is left out
                     risk_hits += top_hits(row, relevant, exclude=[i])
     results["cross_design"] = {m: mean_scores(s) for m, s in cross.items()}
 
@@ -152,9 +152,9 @@ def evaluate(items: list[Item], embedder: Embedder, transform_queries: int, seed
             sims = reps.similarities(gallery, method)
             transformed[method][name] = [
                 score_query(row, {i}) for row, i in zip(sims, originals, strict=True)]
-            if method == "model":
+            if method == "model":  # any rendering of the same brand is a right answer
                 for row, i in zip(sims, originals, strict=True):
-                    risk_hits += top_hits(row, {i})
+                    risk_hits += top_hits(row, {i, *by_brand[items[i].brand]})
         print(f"transform {name}: model R@10 "
               f"{mean_scores(transformed['model'][name])['R@10']:.3f}", flush=True)
     results["transformed"] = {
