@@ -41,6 +41,8 @@ from models.embedder import Embedder
 from models.preprocess import prepare
 from service.colour import SearchMode, combine
 from service.components import MAX_COMPONENTS, Component
+from service.explain import Explanation
+from service.explain import explain as explain_pair
 from service.image_store import ImageStore
 from service.images import ImageLimits, decode_image
 from service.metadata import MarkMetadata, MetadataError, read_metadata_file
@@ -56,7 +58,7 @@ from service.pipeline import (
     prepare_bytes,
     query_inputs,
 )
-from service.query import SearchOptions
+from service.query import QueryError, SearchOptions
 from service.records import ComponentRecord, MarkRecord, NewImage, RecordStore
 from service.risk import RiskLevel, RiskThresholds
 from service.settings import Settings
@@ -556,6 +558,20 @@ class Register:
             results = self.search_prepared(prepared, k, options) if prepared else []
             for name, slot in slots:
                 yield name, slot if isinstance(slot, Exception) else results[slot]
+
+    def explain(self, result_id: str, data: bytes | None = None, query_id: str | None = None
+                ) -> Explanation:
+        """Which regions of the query and of a result drive their similarity (heat maps).
+        The query is uploaded bytes or a mark already in the register."""
+        if (data is None) == (query_id is None):
+            raise QueryError("give a query image or a query mark id, not both")
+        if query_id is not None:
+            data, _ = self.image(query_id)
+        assert data is not None
+        query = decode_image(data, self.spec.limits).image
+        stored, _ = self.image(result_id)
+        result = decode_image(stored, self._stored_spec(stored).limits).image
+        return explain_pair(self.embedder, query, result)
 
     # -- maintenance --------------------------------------------------------------------
     def reindex(self, on_progress: Callable[[int, int], None] | None = None) -> int:

@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from models.embedder import Embedder
-from service.api import health, marks, pages, search
+from service.api import explain, health, marks, pages, search
 from service.api.errors import install_error_handlers
 from service.register import Register
 from service.settings import Settings
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     )
     install_error_handlers(app)
     app.include_router(search.router)
+    app.include_router(explain.router)
     app.include_router(marks.router)
     app.include_router(health.router)
     app.include_router(pages.router)
