@@ -33,12 +33,22 @@ class MetadataError(ValueError):
     """A metadata row or document that does not validate."""
 
 
-def _split_list(value: Any) -> Any:
-    """CSV cells hold lists as "9, 42" or "9;42"; JSON gives real lists."""
+def split_list(value: Any) -> Any:
+    """CSV cells and form fields hold lists as "9, 42" or "9;42"; JSON gives real lists."""
+    if value in (None, ""):
+        return []
     if isinstance(value, str):
         parts = [p.strip() for p in re.split(r"[;,|]", value)]
         return [p for p in parts if p]
     return value
+
+
+def check_nice_classes(value: list[int]) -> list[int]:
+    """Nice classes are 1..45; sorted, without repeats."""
+    bad = [c for c in value if not 1 <= c <= 45]
+    if bad:
+        raise ValueError(f"Nice classes are 1..45, got {bad}")
+    return sorted(set(value))
 
 
 class MarkMetadata(BaseModel):
@@ -66,20 +76,17 @@ class MarkMetadata(BaseModel):
     @field_validator("nice_classes", mode="before")
     @classmethod
     def _nice_list(cls, value: Any) -> Any:
-        return _split_list(value) if value not in (None, "") else []
+        return split_list(value)
 
     @field_validator("nice_classes")
     @classmethod
     def _nice_range(cls, value: list[int]) -> list[int]:
-        bad = [c for c in value if not 1 <= c <= 45]
-        if bad:
-            raise ValueError(f"Nice classes are 1..45, got {bad}")
-        return sorted(set(value))
+        return check_nice_classes(value)
 
     @field_validator("vienna_codes", mode="before")
     @classmethod
     def _vienna_list(cls, value: Any) -> Any:
-        return _split_list(value) if value not in (None, "") else []
+        return split_list(value)
 
     @field_validator("vienna_codes")
     @classmethod

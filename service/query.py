@@ -27,7 +27,7 @@ from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from service.colour import SearchMode
-from service.metadata import MarkStatus
+from service.metadata import MarkStatus, check_nice_classes, split_list
 
 
 class QueryError(ValueError):
@@ -35,12 +35,6 @@ class QueryError(ValueError):
 
 
 VIENNA_PREFIX = re.compile(r"^\d{1,2}(\.\d{1,2}){0,2}$")
-
-
-def _split(value: Any) -> Any:
-    if isinstance(value, str):
-        return [p.strip() for p in re.split(r"[;,|]", value) if p.strip()]
-    return value
 
 
 class SearchFilters(BaseModel):
@@ -60,15 +54,12 @@ class SearchFilters(BaseModel):
     @field_validator("nice_classes", "vienna_codes", "status", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
-        return [] if value in (None, "") else _split(value)
+        return split_list(value)
 
     @field_validator("nice_classes")
     @classmethod
     def _nice_range(cls, value: list[int]) -> list[int]:
-        bad = [c for c in value if not 1 <= c <= 45]
-        if bad:
-            raise ValueError(f"Nice classes are 1..45, got {bad}")
-        return sorted(set(value))
+        return check_nice_classes(value)
 
     @field_validator("vienna_codes")
     @classmethod
