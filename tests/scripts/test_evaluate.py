@@ -9,7 +9,14 @@ import pytest
 
 from models.embedder import Embedder
 from scripts.datasets.brand_sets import brand_hash_is_even
-from scripts.evaluate import METHODS, evaluate, markdown, read_items, update_model_card
+from scripts.evaluate import (
+    METHODS,
+    ROTATION_TOLERANT,
+    evaluate,
+    markdown,
+    read_items,
+    update_model_card,
+)
 from tests.imagegen import make_mark
 
 
@@ -47,8 +54,15 @@ def test_evaluate_reports_every_task_and_method(manifest: Path, embedder: Embedd
         assert results["transformed"][method]["overall"]["queries"] == 2 * 17
     # a resized drawing of the same mark is found by raw pixels on this easy gallery
     assert results["cross_design"]["pixels"]["R@10"] == 1.0
+    # querying with the 8 rotations/reflections finds every rotated or mirrored copy
+    tolerant = results["transformed"][ROTATION_TOLERANT]
+    assert tolerant["overall"]["queries"] == 2 * 17
+    for name in ("rotate90", "rotate180", "mirror"):
+        assert tolerant[name]["R@1"] == 1.0
+    assert "risk" in results and results["risk"]["high"] >= results["risk"]["medium"]
     table = markdown(results)
     assert "| cross-design | model |" in table and "| mirror |" in table
+    assert ROTATION_TOLERANT in table and "Risk levels" in table
 
 
 def test_odd_hash_brands_are_refused(tmp_path: Path) -> None:
