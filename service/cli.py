@@ -210,7 +210,7 @@ def search(
                 continue
             if as_json:
                 rows = [{"id": r.record.id, "score": round(r.score, 6), "name": r.record.name,
-                         "risk": r.risk.value, "match": _match(r)} for r in outcome]
+                         "risk": r.risk.value, "match": r.match()} for r in outcome]
                 typer.echo(json.dumps({"query": name, "results": rows}, ensure_ascii=False))
             else:
                 typer.echo(f"{name}:")
@@ -223,13 +223,6 @@ def search(
         register.close()
     if failed:
         raise typer.Exit(1)
-
-
-def _match(result: SearchResult) -> dict[str, Any]:
-    """Which component of the result matched which part of the query (JSON)."""
-    c, q = result.component, result.query_part
-    return {"component": c.kind if c else "whole", "box": list(c.box) if c else None,
-            "query_part": q.kind if q else "whole", "query_box": list(q.box) if q else None}
 
 
 def _similar(register: Register, mark_id: str, k: int, options: SearchOptions

@@ -78,7 +78,7 @@ def split_components(image: Image.Image) -> list[Component]:
     closed = ndimage.binary_dilation(content, structure=np.ones((3, 3)), iterations=gap)
     blobs, m = ndimage.label(closed)
     blob_slices = ndimage.find_objects(blobs)
-    parts_labels, _ = ndimage.label(content, structure=np.ones((3, 3)))
+    parts_labels = labels if frame_label is None else np.where(content, labels, 0)
     elements: list[tuple[int, ComponentKind, tuple[int, int, int, int]]] = []
     for index, sl in enumerate(blob_slices, start=1):
         if sl is None:
@@ -121,10 +121,6 @@ def _looks_like_words(part_labels: np.ndarray, inside: np.ndarray) -> bool:
     """Several separate parts of similar height side by side in a wide row."""
     h, w = inside.shape
     if w < 1.8 * h:
-        return False
-    labels_here = np.unique(part_labels[inside])
-    labels_here = labels_here[labels_here > 0]
-    if len(labels_here) < 3:
         return False
     heights = []
     for sl in ndimage.find_objects(np.where(inside, part_labels, 0)):

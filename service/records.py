@@ -291,10 +291,10 @@ class RecordStore:
         """Vector ids of the marks that pass ``filters`` (semantics: service/query.py)."""
         where, params = _filter_sql(filters)
         with self._lock:
-            rows = self._conn.execute(
-                f"SELECT vector_id FROM marks WHERE {where} UNION ALL "
-                f"SELECT c.vector_id FROM components c JOIN marks ON marks.id = c.mark_id "
-                f"WHERE {where}", params + params)
+            rows = self._conn.execute(  # the filter is evaluated once, for marks
+                f"WITH hit AS (SELECT id, vector_id FROM marks WHERE {where}) "
+                f"SELECT vector_id FROM hit UNION ALL "
+                f"SELECT c.vector_id FROM components c JOIN hit ON hit.id = c.mark_id", params)
             return [int(r[0]) for r in rows]
 
     def image_key_in_use(self, image_key: str) -> bool:

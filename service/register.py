@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from index.base import IndexInfo, IndexMismatchError
 from index.faiss_store import FaissStore
@@ -84,6 +85,12 @@ class SearchResult:
     query_part: Component | None = None
     shape_score: float | None = None  # the shape similarity alone, before colour weighs in
     risk: RiskLevel = RiskLevel.low  # from the shape score (service/risk.py)
+
+    def match(self) -> dict[str, Any]:
+        """Which component of the result matched which part of the query (JSON-ready)."""
+        c, q = self.component, self.query_part
+        return {"component": c.kind if c else "whole", "box": list(c.box) if c else None,
+                "query_part": q.kind if q else "whole", "query_box": list(q.box) if q else None}
 
 
 @dataclass
@@ -224,12 +231,15 @@ class Register:
             self.spec.thumbnail_size,
         )
 
+    def _stored_image(self, record: MarkRecord) -> Image.Image:
+        data = self.images.read(record.image_key, record.media_type)
+        return decode_image(data, self._stored_spec(data).limits).image
+
     def _stored_inputs(self, record: MarkRecord, wanted: set[int] | None = None
                        ) -> list[tuple[int, np.ndarray]]:
         """(vector id, network input) for a stored mark's whole image and its components
         (cut by their recorded boxes), limited to ``wanted`` ids when given."""
-        data = self.images.read(record.image_key, record.media_type)
-        image = decode_image(data, self._stored_spec(data).limits).image
+        image = self._stored_image(record)
         out: list[tuple[int, np.ndarray]] = []
         if wanted is None or record.vector_id in wanted:
             out.append((record.vector_id,
@@ -511,26 +521,24 @@ class Register:
         out: list[list[SearchResult]] = []
         row = 0
         for query in queries:
-            best: dict[str, SearchResult] = {}
+            best: dict[str, tuple[float, int, Component | None]] = {}  # shape, vector, part
             for view in query.views:
                 for v, score in zip(hits.ids[row], hits.scores[row], strict=True):
                     record = records.get(int(v))
                     if record is None or record.id in options.exclude_ids:
                         continue  # removed since, or excluded (the mark searched from)
-                    if record.id not in best or score > best[record.id].score:
-                        best[record.id] = SearchResult(
-                            record, float(score), record.component(int(v)), view.part
-                        )
+                    if record.id not in best or score > best[record.id][0]:
+                        best[record.id] = (float(score), int(v), view.part)
                 row += 1
-            for result in best.values():
-                colour = result.record.colour
-                result.shape_score = result.score
-                result.risk = self.risk.level(result.score)
-                result.score = combine(
-                    result.score, None if colour is None else float(colour @ query.colour),
-                    options.mode,
-                )
-            out.append(sorted(best.values(), key=lambda r: -r.score)[:k])
+            ranked = []
+            for shape, v, part in best.values():
+                record = records[v]
+                colour = None if record.colour is None else float(record.colour @ query.colour)
+                ranked.append(SearchResult(
+                    record, combine(shape, colour, options.mode), record.component(v), part,
+                    shape, self.risk.level(shape),
+                ))
+            out.append(sorted(ranked, key=lambda r: -r.score)[:k])
         return out
 
     def search_many(
@@ -564,13 +572,13 @@ class Register:
         """Which regions of the query and of a result drive their similarity (heat maps).
         The query is uploaded bytes or a mark already in the register."""
         if (data is None) == (query_id is None):
-            raise QueryError("give a query image or a query mark id, not both")
+            raise QueryError("give either a query image or a query mark id, not both")
+        result = self._stored_image(self.get(result_id))
         if query_id is not None:
-            data, _ = self.image(query_id)
-        assert data is not None
-        query = decode_image(data, self.spec.limits).image
-        stored, _ = self.image(result_id)
-        result = decode_image(stored, self._stored_spec(stored).limits).image
+            query = self._stored_image(self.get(query_id))
+        else:
+            assert data is not None
+            query = decode_image(data, self.spec.limits).image
         return explain_pair(self.embedder, query, result)
 
     # -- maintenance --------------------------------------------------------------------

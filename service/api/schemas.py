@@ -61,9 +61,7 @@ class MatchOut(BaseModel):
 
     @classmethod
     def of(cls, result: SearchResult) -> MatchOut:
-        c, q = result.component, result.query_part
-        return cls(component=c.kind if c else "whole", box=list(c.box) if c else None,
-                   query_part=q.kind if q else "whole", query_box=list(q.box) if q else None)
+        return cls(**result.match())
 
 
 class SearchResultOut(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -38,7 +39,11 @@ def test_explain_by_query_mark_id(client: TestClient) -> None:
     response = client.post("/v1/explain", data={"query_id": "m1", "result_id": "m2",
                                                 "format": "json"})
     assert response.status_code == 200, response.text
-    assert -1.0 <= response.json()["score"] < 0.999
+    by_id = response.json()["score"]
+    assert -1.0 <= by_id < 0.999
+    uploaded = client.post("/v1/explain", data={"result_id": "m2", "format": "json"},
+                           files={"image": ("q.png", png(1), "image/png")}).json()["score"]
+    assert by_id == pytest.approx(uploaded, abs=1e-4)  # the stored m1 is the query
 
 
 def test_explain_errors(seeded: TestClient) -> None:
