@@ -9,6 +9,11 @@ ENV PIP_NO_CACHE_DIR=1 \
     TMSEARCH_DATA_DIR=/data \
     TMSEARCH_HOST=0.0.0.0
 
+# opencv (pulled in by the OCR package) needs libGL and GLib at import time
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY service ./service

@@ -9,10 +9,14 @@ split is classical image analysis on the ink map (no model to train or download)
    the whole mark and it covers little of that box (a ring, a border, a badge outline);
 3. the remaining ink is grouped into *blobs* by closing small gaps (letters of a word
    join, separate elements stay apart);
-4. a blob made of several similar-height parts in a wide row is a *word*; every other
-   blob large enough is a *figure*.
+4. a blob made of several similar-height parts in a wide row is a *word*; words on one
+   line are one verbal element;
+5. everything else is figurative: beside words or in a frame, the union of it is *the
+   figure* (a figure drawn in separate pieces stays whole); separate figures that each
+   hold a fifth of the ink are figures of their own too (a mark with two devices).
 
-A mark that is a single blob has no components beyond the whole mark.
+A mark that is a single element has no components beyond the whole mark. Order: figures,
+then lines of words, then the frame.
 """
 
 from __future__ import annotations
@@ -29,8 +33,10 @@ from models.preprocess import INK_THRESHOLD, background_colour, ink_map
 ComponentKind = Literal["figure", "words", "frame"]
 
 _WORK_SIDE = 256  # analysis resolution (boxes are scaled back to the image's pixels)
-MAX_COMPONENTS = 4
+MAX_FIGURES = 3  # figure components (the only ones embedded, see service/pipeline.py)
+MAX_LINES = 2  # lines of words read by OCR
 MIN_SHARE = 0.04  # a blob below this share of the ink is a speck or a detail, not an element
+ELEMENT_SHARE = 0.2  # a separate figure this large is an element of its own, not a piece
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,7 @@ class Component:
 
 
 def split_components(image: Image.Image) -> list[Component]:
-    """The components of a composite mark, largest first; [] for a single-element mark."""
+    """The components of a composite mark (figures, words, frame); [] for a single element."""
     work = image.convert("RGB")
     scale = 1.0
     if max(work.size) > _WORK_SIDE:
@@ -59,7 +65,7 @@ def split_components(image: Image.Image) -> list[Component]:
     total = int(mask.sum())
     if total == 0:
         return []
-    found: list[tuple[ComponentKind, tuple[int, int, int, int]]] = []
+    frame: list[tuple[ComponentKind, tuple[int, int, int, int]]] = []
 
     labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
     slices = ndimage.find_objects(labels)
@@ -68,18 +74,19 @@ def split_components(image: Image.Image) -> list[Component]:
     content = mask
     if frame_label is not None:
         content = mask & (labels != frame_label)
-        found.append(("frame", _slice_box(slices[frame_label - 1])))
+        frame.append(("frame", _slice_box(slices[frame_label - 1])))
         if content.sum() == 0:
             return []
         total = int(content.sum())
 
-    side = max(ink_box[2], ink_box[3])
+    side = (ink_box[2] * ink_box[3]) ** 0.5  # a wide mark's gaps scale with its height too
     gap = max(2, int(round(side * 0.035)))
     closed = ndimage.binary_dilation(content, structure=np.ones((3, 3)), iterations=gap)
     blobs, m = ndimage.label(closed)
     blob_slices = ndimage.find_objects(blobs)
     parts_labels = labels if frame_label is None else np.where(content, labels, 0)
-    elements: list[tuple[int, ComponentKind, tuple[int, int, int, int]]] = []
+    figures: list[tuple[int, tuple[int, int, int, int]]] = []  # (ink share, box)
+    words: list[tuple[int, int, int, int]] = []
     for index, sl in enumerate(blob_slices, start=1):
         if sl is None:
             continue
@@ -88,14 +95,26 @@ def split_components(image: Image.Image) -> list[Component]:
         if share < MIN_SHARE * total:
             continue
         box = _box_of(inside, offset=(sl[1].start, sl[0].start))
-        kind: ComponentKind = "words" if _looks_like_words(parts_labels[sl], inside) else "figure"
-        elements.append((share, kind, box))
-    elements.sort(key=lambda e: -e[0])
-    if len(elements) >= 2 or (frame_label is not None and elements):
-        found.extend((kind, box) for _, kind, box in elements)
-    elif frame_label is None:
-        return []
-    found = found[:MAX_COMPONENTS]
+        if _looks_like_words(parts_labels[sl], inside):
+            words.append(box)
+        else:
+            figures.append((share, box))
+    figures.sort(key=lambda f: -f[0])
+    lines = _join_lines(words)
+    # separate figures big enough to be elements of their own (not pieces of one figure)
+    elements = [box for share, box in figures if share >= ELEMENT_SHARE * total]
+    found: list[tuple[ComponentKind, tuple[int, int, int, int]]] = []
+    if lines or frame:
+        if figures:  # the figurative element: all the ink that is not words or frame
+            found.append(("figure", _union([box for _, box in figures])))
+        if len(elements) >= 2:
+            found.extend(("figure", box) for box in elements)
+    elif len(elements) >= 2:
+        found.extend(("figure", box) for box in elements)
+    found = found[:MAX_FIGURES]
+    if not found and not lines:
+        return []  # a single element, or a frame around nothing else
+    found += [("words", box) for box in lines[:MAX_LINES]] + frame
     return [Component(kind, _rescale(box, scale, image.size)) for kind, box in found]
 
 
@@ -115,6 +134,26 @@ def _frame_label(labels: np.ndarray, slices: list, ink_box: tuple[int, int, int,
         if fill < 0.35 and others.sum() > 0.02 * mask.sum():
             return label
     return None
+
+
+def _join_lines(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Words side by side on one line are one verbal element (and one line to read)."""
+    lines: list[tuple[int, int, int, int]] = []
+    for box in sorted(boxes, key=lambda b: (b[1], b[0])):
+        for i, line in enumerate(lines):
+            top, bottom = max(box[1], line[1]), min(box[1] + box[3], line[1] + line[3])
+            if bottom - top >= 0.5 * min(box[3], line[3]):
+                lines[i] = _union([line, box])
+                break
+        else:
+            lines.append(box)
+    return lines
+
+
+def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def _looks_like_words(part_labels: np.ndarray, inside: np.ndarray) -> bool:

@@ -21,6 +21,7 @@ from models.preprocess import prepare
 from service.colour import colour_signature
 from service.components import Component, split_components
 from service.images import ImageError, ImageLimits, content_hash, decode_image, make_thumbnail
+from service.ocr import TextReader, process_reader
 from service.query import Crop, dihedral_views
 
 IMAGE_EXTENSIONS = frozenset(
@@ -68,6 +69,7 @@ class PrepareSpec:
     input_mode: str
     limits: ImageLimits
     thumbnail_size: int
+    read_text: bool = False  # OCR the verbal element (service/ocr.py)
 
 
 @dataclass
@@ -79,6 +81,7 @@ class PreparedImage:
     model_input: np.ndarray  # uint8 (C, S, S)
     components: list[tuple[Component, np.ndarray]] = field(default_factory=list)
     colour: np.ndarray | None = None
+    text: str = ""  # the verbal element read by OCR, '' when none or not read
 
 
 @dataclass
@@ -95,22 +98,31 @@ class FileOutcome:
 def prepare_bytes(data: bytes, spec: PrepareSpec, digest: str | None = None) -> PreparedImage:
     """Decode untrusted bytes and derive everything the register stores for them."""
     decoded = decode_image(data, spec.limits)
+    parts = split_components(decoded.image)
     return PreparedImage(
         content_hash=digest or content_hash(data),
         stored_bytes=decoded.stored_bytes,
         media_type=decoded.media_type,
         thumbnail=make_thumbnail(decoded.image, spec.thumbnail_size),
         model_input=prepare(decoded.image, spec.input_size, spec.input_mode),
-        components=component_inputs(decoded.image, spec),
+        components=component_inputs(decoded.image, spec, searchable(parts)),
         colour=colour_signature(decoded.image),
+        text=process_reader().read_mark(decoded.image, parts) if spec.read_text else "",
     )
+
+
+def searchable(parts: list[Component]) -> list[Component]:
+    """The components compared by shape: figures. Words are compared as text (OCR,
+    service/text_match.py) and frames are plain borders: by shape, any two lines of
+    words or any two rings look alike to the model and would match unrelated marks."""
+    return [c for c in parts if c.kind == "figure"]
 
 
 def component_inputs(image: Image.Image, spec: PrepareSpec,
                      components: list[Component] | None = None
                      ) -> list[tuple[Component, np.ndarray]]:
     """Network inputs of a mark's components (split here unless given, e.g. from records)."""
-    parts = split_components(image) if components is None else components
+    parts = searchable(split_components(image)) if components is None else components
     return [(c, prepare(c.crop(image), spec.input_size, spec.input_mode)) for c in parts]
 
 
@@ -124,27 +136,32 @@ class QueryView:
 
 @dataclass
 class PreparedQuery:
-    """A query image ready to search: its network inputs and its colour signature."""
+    """A query image ready to search: its network inputs, its colour signature and the
+    words read in it."""
 
     views: list[QueryView]
     colour: np.ndarray
+    text: str = ""
 
 
 def query_inputs(
-    data: bytes, spec: PrepareSpec, crop: Crop | None = None, rotation_tolerant: bool = False
+    data: bytes, spec: PrepareSpec, crop: Crop | None = None, rotation_tolerant: bool = False,
+    reader: TextReader | None = None,
 ) -> PreparedQuery:
     """Network inputs for one query image: the whole (or its crop) and each of its
-    components, each in 1 view or 8 (rotations by 90 degrees and mirrors)."""
+    components, each in 1 view or 8 (rotations by 90 degrees and mirrors); and its words
+    when a reader is given."""
     image = decode_image(data, spec.limits).image
     if crop is not None:
         image = crop.apply(image)
     parts: list[tuple[Component | None, Image.Image]] = [(None, image)]
-    parts += [(c, c.crop(image)) for c in split_components(image)]
+    parts += [(c, c.crop(image)) for c in searchable(split_components(image))]
     views = []
     for part, picture in parts:
         for view in dihedral_views(picture) if rotation_tolerant else [picture]:
             views.append(QueryView(prepare(view, spec.input_size, spec.input_mode), part))
-    return PreparedQuery(views, colour_signature(image))
+    text = reader.read_query(image) if reader is not None else ""
+    return PreparedQuery(views, colour_signature(image), text)
 
 
 def prepare_file(task: tuple[str, str | None, PrepareSpec]) -> FileOutcome:

@@ -151,6 +151,8 @@ class SearchOptions:
     crop: Crop | None = None
     rotation_tolerant: bool = False
     exclude_ids: frozenset[str] = frozenset()  # e.g. the mark a "similar to" search starts from
+    text: str | None = None  # the query's words as typed; None: read them from the image
+    read_text: bool = True  # read the query image's words (OCR) when none are typed
 
 
 def dihedral_views(image: Image.Image) -> list[Image.Image]:

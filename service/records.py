@@ -20,6 +20,7 @@ import numpy as np
 
 from service.metadata import MarkMetadata
 from service.query import SearchFilters
+from service.text_match import normalise_text, trigram_terms
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS marks (
@@ -39,7 +40,8 @@ CREATE TABLE IF NOT EXISTS marks (
     source TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    colour BLOB
+    colour BLOB,
+    text TEXT
 );
 CREATE INDEX IF NOT EXISTS marks_image_key ON marks(image_key);
 CREATE TABLE IF NOT EXISTS components (
@@ -50,12 +52,16 @@ CREATE TABLE IF NOT EXISTS components (
 );
 CREATE INDEX IF NOT EXISTS components_mark ON components(mark_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- the verbal elements (normalised, service/text_match.py) for words lookups by trigram
+CREATE VIRTUAL TABLE IF NOT EXISTS mark_words USING fts5(
+    mark_id UNINDEXED, words, tokenize='trigram'
+);
 """
 
 _COLUMNS = (
     "id, vector_id, name, owner, application_number, registration_number, nice_classes, "
     "vienna_codes, status, filing_date, content_hash, image_key, media_type, source, "
-    "created_at, updated_at, colour"
+    "created_at, updated_at, colour, text"
 )
 
 
@@ -91,6 +97,7 @@ class MarkRecord:
     updated_at: str = ""
     components: list[ComponentRecord] = field(default_factory=list)
     colour: np.ndarray | None = field(default=None, repr=False)  # service/colour.py
+    text: str | None = None  # the verbal element as read by OCR (service/ocr.py)
 
     def all_vector_ids(self) -> list[int]:
         return [self.vector_id, *(c.vector_id for c in self.components)]
@@ -122,6 +129,7 @@ class NewImage:
     media_type: str
     components: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()  # (kind, box)
     colour: np.ndarray | None = None
+    text: str | None = None
 
 
 def _now() -> str:
@@ -183,6 +191,8 @@ class RecordStore:
             columns = {r[1] for r in self._conn.execute("PRAGMA table_info(marks)")}
             if "colour" not in columns:  # registers made before colour signatures
                 self._conn.execute("ALTER TABLE marks ADD COLUMN colour BLOB")
+            if "text" not in columns:  # registers made before verbal elements were read
+                self._conn.execute("ALTER TABLE marks ADD COLUMN text TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -201,6 +211,10 @@ class RecordStore:
     def count(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM marks").fetchone()[0])
+
+    def count_with_words(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM mark_words").fetchone()[0])
 
     def get(self, mark_id: str) -> MarkRecord | None:
         with self._lock:
@@ -297,6 +311,28 @@ class RecordStore:
                 f"SELECT c.vector_id FROM components c JOIN hit ON hit.id = c.mark_id", params)
             return [int(r[0]) for r in rows]
 
+    def marks_with_words(self, words: str, limit: int = 200) -> dict[str, str]:
+        """Marks whose verbal element shares character trigrams with ``words`` (normalised),
+        most shared first: {mark id: its normalised words}. Words shorter than three
+        characters are looked up as substrings."""
+        terms = trigram_terms(words)
+        long_terms = [t for t in terms if len(t) >= 3]
+        short_terms = [t for t in terms if len(t) < 3]
+        found: dict[str, str] = {}
+        with self._lock:
+            if long_terms:
+                match = " OR ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
+                rows = self._conn.execute(
+                    "SELECT mark_id, words FROM mark_words WHERE mark_words MATCH ? "
+                    "ORDER BY rank LIMIT ?", (match, limit)).fetchall()
+                found.update((str(r[0]), str(r[1])) for r in rows)
+            for term in short_terms:
+                rows = self._conn.execute(
+                    "SELECT mark_id, words FROM mark_words WHERE instr(words, ?) > 0 LIMIT ?",
+                    (term, limit)).fetchall()
+                found.update((str(r[0]), str(r[1])) for r in rows)
+        return found
+
     def image_key_in_use(self, image_key: str) -> bool:
         with self._lock:
             row = self._conn.execute(
@@ -345,7 +381,8 @@ class RecordStore:
                         assert old_rec is not None
                         vector_id = old_rec.vector_id
                         image = NewImage(old_rec.content_hash, old_rec.image_key,
-                                         old_rec.media_type, colour=old_rec.colour)
+                                         old_rec.media_type, colour=old_rec.colour,
+                                         text=old_rec.text)
                         components = self._components_locked(mark_id)
                     record = MarkRecord(
                         id=mark_id,
@@ -366,10 +403,11 @@ class RecordStore:
                         updated_at=now,
                         components=components,
                         colour=image.colour,
+                        text=image.text or None,
                     )
                     self._conn.execute(
                         f"INSERT OR REPLACE INTO marks({_COLUMNS}) VALUES "
-                        f"({','.join('?' * 17)})",
+                        f"({','.join('?' * 18)})",
                         (
                             record.id, record.vector_id, record.name, record.owner,
                             record.application_number, record.registration_number,
@@ -379,8 +417,10 @@ class RecordStore:
                             record.created_at, record.updated_at,
                             None if record.colour is None
                             else np.asarray(record.colour, np.float32).tobytes(),
+                            record.text,
                         ),
                     )
+                    self._set_words_locked(mark_id, record.text)
                     results.append((record, replaced))
                 self._set_meta_locked("next_vector_id", str(next_id))
                 self._conn.execute("COMMIT")
@@ -401,11 +441,21 @@ class RecordStore:
                 self._conn.executemany(
                     "DELETE FROM components WHERE mark_id=?", [(m,) for m in found]
                 )
+                self._conn.executemany(
+                    "DELETE FROM mark_words WHERE mark_id=?", [(m,) for m in found]
+                )
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
         return list(found.values())
+
+    def _set_words_locked(self, mark_id: str, text: str | None) -> None:
+        self._conn.execute("DELETE FROM mark_words WHERE mark_id=?", (mark_id,))
+        words = normalise_text(text)
+        if words:
+            self._conn.execute("INSERT INTO mark_words(mark_id, words) VALUES (?, ?)",
+                               (mark_id, words))
 
     def _components_locked(self, mark_id: str) -> list[ComponentRecord]:
         rows = self._conn.execute(

@@ -41,17 +41,19 @@ from index.faiss_store import FaissStore
 from models.embedder import Embedder
 from models.preprocess import prepare
 from service.colour import SearchMode, combine
-from service.components import MAX_COMPONENTS, Component
+from service.components import MAX_FIGURES, Component
 from service.explain import Explanation
 from service.explain import explain as explain_pair
 from service.image_store import ImageStore
 from service.images import ImageLimits, decode_image
 from service.metadata import MarkMetadata, MetadataError, read_metadata_file
+from service.ocr import TextReader
 from service.pipeline import (
     FileOutcome,
     PreparedImage,
     PreparedQuery,
     PrepareSpec,
+    QueryView,
     component_inputs,
     iter_image_files,
     map_in_chunks,
@@ -63,10 +65,16 @@ from service.query import QueryError, SearchOptions
 from service.records import ComponentRecord, MarkRecord, NewImage, RecordStore
 from service.risk import RiskLevel, RiskThresholds
 from service.settings import Settings
+from service.text_match import (
+    MIN_WORDS_SIMILARITY,
+    normalise_text,
+    raise_by_words,
+    text_similarity,
+)
 
 INDEX_FILE = Path("index") / "vectors.tmsi"
-# index hits fetched per wanted mark: a mark has up to 1 + MAX_COMPONENTS vectors
-COMPONENT_DEPTH = 1 + MAX_COMPONENTS
+# index hits fetched per wanted mark: a mark has up to 1 + MAX_FIGURES vectors
+COMPONENT_DEPTH = 1 + MAX_FIGURES
 RECORDS_FILE = "records.sqlite3"
 
 
@@ -84,13 +92,26 @@ class SearchResult:
     component: ComponentRecord | None = None
     query_part: Component | None = None
     shape_score: float | None = None  # the shape similarity alone, before colour weighs in
-    risk: RiskLevel = RiskLevel.low  # from the shape score (service/risk.py)
+    risk: RiskLevel = RiskLevel.low  # from the shape score and words (service/risk.py)
+    words: WordsMatch | None = None  # the query's words against the mark's, when both have
 
     def match(self) -> dict[str, Any]:
-        """Which component of the result matched which part of the query (JSON-ready)."""
-        c, q = self.component, self.query_part
+        """Which component of the result matched which part of the query, and the words
+        (JSON-ready)."""
+        c, q, w = self.component, self.query_part, self.words
         return {"component": c.kind if c else "whole", "box": list(c.box) if c else None,
-                "query_part": q.kind if q else "whole", "query_box": list(q.box) if q else None}
+                "query_part": q.kind if q else "whole", "query_box": list(q.box) if q else None,
+                "words": None if w is None else {"query": w.query, "mark": w.mark,
+                                                 "similarity": round(w.similarity, 4)}}
+
+
+@dataclass(frozen=True)
+class WordsMatch:
+    """The query's words, the mark's verbal element and how alike they are (0..1)."""
+
+    query: str
+    mark: str
+    similarity: float
 
 
 @dataclass
@@ -143,8 +164,10 @@ class Register:
                 settings.max_upload_bytes, settings.max_image_pixels, settings.stored_image_max_side
             ),
             thumbnail_size=settings.thumbnail_size,
+            read_text=settings.read_text,
         )
         self.risk = RiskThresholds.for_model(self.embedder.weights_path, self.embedder.version)
+        self.reader = TextReader() if settings.read_text else None
         self._write_lock = threading.RLock()
         self._dirty = 0
         self.index_error: IndexMismatchError | None = None
@@ -229,6 +252,7 @@ class Register:
             self.spec.input_mode,
             ImageLimits(max(len(data), 1), self.spec.limits.max_pixels, self.spec.limits.max_side),
             self.spec.thumbnail_size,
+            self.spec.read_text,
         )
 
     def _stored_image(self, record: MarkRecord) -> Image.Image:
@@ -264,7 +288,7 @@ class Register:
             key = self.images.put(prepared.stored_bytes, prepared.media_type, prepared.thumbnail)
             parts = tuple((c.kind, c.box) for c, _ in prepared.components)
             new_images.append(NewImage(prepared.content_hash, key, prepared.media_type, parts,
-                                       prepared.colour))
+                                       prepared.colour, prepared.text))
         to_embed = []
         for _, _, prepared, _ in items:
             if prepared is not None:
@@ -474,8 +498,13 @@ class Register:
     ) -> list[SearchResult]:
         """Marks most similar to the image in ``data``, best first."""
         options = options or SearchOptions()
-        query = query_inputs(data, self.spec, options.crop, options.rotation_tolerant)
+        query = query_inputs(data, self.spec, options.crop, options.rotation_tolerant,
+                             self._query_reader(options))
         return self.search_prepared([query], k, options)[0]
+
+    def _query_reader(self, options: SearchOptions) -> TextReader | None:
+        """OCR for the query image unless its words are typed or reading is off."""
+        return self.reader if options.read_text and options.text is None else None
 
     def similar(
         self, mark_id: str, k: int | None = None, options: SearchOptions | None = None
@@ -485,7 +514,11 @@ class Register:
         record = self.get(mark_id)
         data = self.images.read(record.image_key, record.media_type)
         spec = self._stored_spec(data)
-        query = query_inputs(data, spec, options.crop, options.rotation_tolerant)
+        # the mark's words were read at ingest; a crop may cut them, so it is read again
+        reader = self._query_reader(options) if options.crop else None
+        query = query_inputs(data, spec, options.crop, options.rotation_tolerant, reader)
+        if options.crop is None and options.read_text and options.text is None:
+            query = replace(query, text=record.text or "")
         options = replace(options, exclude_ids=options.exclude_ids | {mark_id})
         return self.search_prepared([query], k, options)[0]
 
@@ -509,6 +542,7 @@ class Register:
             allowed = np.array(self.records.vector_ids_matching(options.filters), np.int64)
             if allowed.size == 0:
                 return [[] for _ in queries]
+        allowed_set = None if allowed is None else set(allowed.tolist())
         flat = [view.model_input for query in queries for view in query.views]
         vectors = self.embedder.embed_prepared(flat)
         # a mark owns several vectors (whole + components): fetch enough to fill k marks
@@ -521,6 +555,7 @@ class Register:
         out: list[list[SearchResult]] = []
         row = 0
         for query in queries:
+            first_row = row
             best: dict[str, tuple[float, int, Component | None]] = {}  # shape, vector, part
             for view in query.views:
                 for v, score in zip(hits.ids[row], hits.scores[row], strict=True):
@@ -530,16 +565,54 @@ class Register:
                     if record.id not in best or score > best[record.id][0]:
                         best[record.id] = (float(score), int(v), view.part)
                 row += 1
+            words = normalise_text(query.text if options.text is None else options.text)
+            if words:  # marks found by their words join those found by shape
+                self._add_word_candidates(best, records, words, vectors[first_row:row],
+                                          query.views, allowed_set, options.exclude_ids)
             ranked = []
             for shape, v, part in best.values():
                 record = records[v]
                 colour = None if record.colour is None else float(record.colour @ query.colour)
+                score = combine(shape, colour, options.mode)
+                matched = None
+                if words and record.text:
+                    similarity = text_similarity(words, normalise_text(record.text))
+                    if similarity >= MIN_WORDS_SIMILARITY:
+                        matched = WordsMatch(words, record.text, similarity)
+                        score = raise_by_words(score, similarity)
                 ranked.append(SearchResult(
-                    record, combine(shape, colour, options.mode), record.component(v), part,
-                    shape, self.risk.level(shape),
+                    record, score, record.component(v), part, shape,
+                    self.risk.level(shape, matched.similarity if matched else 0.0), matched,
                 ))
             out.append(sorted(ranked, key=lambda r: -r.score)[:k])
         return out
+
+    def _add_word_candidates(
+        self, best: dict[str, tuple[float, int, Component | None]],
+        records: dict[int, MarkRecord], words: str, query_vectors: np.ndarray,
+        views: Sequence[QueryView], allowed: set[int] | None, excluded: frozenset[str],
+    ) -> None:
+        """Marks whose words resemble the query's but whose shape was not in the hits:
+        their shape score is computed from their stored vectors."""
+        found = self.records.marks_with_words(words)
+        new = [m for m in found if m not in best and m not in excluded
+               and text_similarity(words, found[m]) >= MIN_WORDS_SIMILARITY]
+        for record in self.records.get_many(new).values():
+            if allowed is not None and record.vector_id not in allowed:
+                continue
+            scored: list[tuple[float, int, Component | None]] = []
+            for v in record.all_vector_ids():
+                try:
+                    vector = self.store.reconstruct(v)
+                except Exception:  # noqa: BLE001 - vector not in this index (being rebuilt)
+                    continue
+                sims = query_vectors @ vector
+                view = int(np.argmax(sims))
+                scored.append((float(sims[view]), v, views[view].part))
+            if scored:
+                best[record.id] = max(scored, key=lambda s: s[0])
+                for _, v, _ in scored:
+                    records[v] = record
 
     def search_many(
         self,
@@ -557,9 +630,9 @@ class Register:
                     slots.append((name, data))
                     continue
                 try:
-                    prepared.append(
-                        query_inputs(data, self.spec, options.crop, options.rotation_tolerant)
-                    )
+                    prepared.append(query_inputs(
+                        data, self.spec, options.crop, options.rotation_tolerant,
+                        self._query_reader(options)))
                     slots.append((name, len(prepared) - 1))
                 except Exception as exc:  # noqa: BLE001 - reported per query
                     slots.append((name, exc))
@@ -615,6 +688,7 @@ class Register:
         return {
             "data_dir": str(self.data_dir),
             "marks": self.records.count(),
+            "marks_with_words": self.records.count_with_words(),
             "vectors": len(self.store),
             "model_version": self.embedder.version,
             "model_trained": bool(self.embedder.meta.get("trained", False)),

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     ingest_chunk: int = Field(
         256, ge=1, description="Files per ingest transaction (one SQLite commit each)."
     )
+    read_text: bool = Field(
+        True, description="Read verbal elements with OCR at ingest and in query images."
+    )
     index_save_every: int = Field(
         5000, ge=1, description="Persist the index after this many changes while ingesting."
     )

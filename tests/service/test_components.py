@@ -59,9 +59,34 @@ def test_figure_and_word_are_split_with_boxes() -> None:
 def test_frame_is_found_and_the_figure_inside_it() -> None:
     parts = split_components(framed(figure()))
     kinds = [p.kind for p in parts]
-    assert kinds[0] == "frame" and "figure" in kinds
+    assert kinds == ["figure", "frame"]  # figures first, the frame last
     x, y, w, h = next(p for p in parts if p.kind == "figure").box
     assert 45 <= x <= 60 and 45 <= y <= 60
+
+
+def test_a_figure_drawn_in_pieces_stays_one_figure_beside_words() -> None:
+    pieces = make_mark(6, 120)  # three separate shapes: one device
+    parts = split_components(with_word(pieces, "MIRALO"))
+    assert [p.kind for p in parts] == ["figure", "words"]
+    x, y, w, h = parts[0].box
+    assert x <= 20 and w >= 80  # spans the pieces, not one of them
+
+
+def test_words_on_one_line_are_one_verbal_element() -> None:
+    image = Image.new("RGB", (760, 150), "white")
+    image.paste(figure(), (10, 10))
+    ImageDraw.Draw(image).text((170, 45), "ACME    CORP", font=_font(), fill="#222")
+    words = [p for p in split_components(image) if p.kind == "words"]
+    assert len(words) == 1 and words[0].box[2] > 380
+
+
+def test_two_devices_are_figures_of_their_own() -> None:
+    canvas = Image.new("RGB", (330, 140), "white")
+    canvas.paste(figure(), (5, 5))
+    canvas.paste(figure(colour="#22c").rotate(90), (190, 5))
+    parts = split_components(canvas)
+    assert [p.kind for p in parts] == ["figure", "figure"]
+    assert parts[0].box[0] < 40 and parts[1].box[0] > 170
 
 
 def test_single_element_mark_has_no_components() -> None:
@@ -111,7 +136,8 @@ def test_composite_query_finds_a_mark_sharing_only_its_figure(register: Register
 def test_components_survive_update_and_remove(composite_register: Register) -> None:
     reg = composite_register
     before = reg.get("acme-composite")
-    assert len(before.components) == 2
+    # the figure has a vector of its own; the words are kept as text, not as a shape
+    assert [c.kind for c in before.components] == ["figure"] and before.text == "ACME"
     reg.add_mark(to_bytes(figure()), MarkMetadata(id="acme-composite"))  # now single
     after = reg.get("acme-composite")
     assert after.components == []

@@ -75,3 +75,48 @@ def test_persists_across_reopen(tmp_path: Path) -> None:
     second = RecordStore(path)
     assert second.get("a").name == "A" and second.get_meta("k") == "v"
     second.close()
+
+
+def _with_words(n: int, text: str | None) -> NewImage:
+    return NewImage(f"hash{n}", f"key{n}", "image/png", text=text)
+
+
+def test_words_are_stored_and_found_by_trigrams(store: RecordStore) -> None:
+    store.upsert([
+        ("a", MarkMetadata(), _with_words(1, "ACME Corp"), None),
+        ("b", MarkMetadata(), _with_words(2, "Zenith"), None),
+        ("c", MarkMetadata(), _with_words(3, None), None),
+        ("d", MarkMetadata(), _with_words(4, "华为 X1"), None),
+    ])
+    assert store.get("a").text == "ACME Corp" and store.get("c").text is None
+    assert store.marks_with_words("acme") == {"a": "acme corp"}
+    assert "b" in store.marks_with_words("zenlth")  # one wrong letter: shares "zen", "th"
+    assert store.marks_with_words("华为") == {"d": "华为 x1"}  # short terms by substring
+    assert store.marks_with_words("qqqq") == {}
+
+
+def test_words_follow_updates_and_deletes(store: RecordStore) -> None:
+    store.upsert([("a", MarkMetadata(), _with_words(1, "ACME"), None)])
+    store.upsert([("a", MarkMetadata(name="renamed"), None, None)])  # metadata only
+    assert store.marks_with_words("acme") == {"a": "acme"}
+    store.upsert([("a", MarkMetadata(), _with_words(2, "BOLTRA"), None)])  # new image
+    assert store.marks_with_words("acme") == {} and "a" in store.marks_with_words("boltra")
+    store.delete(["a"])
+    assert store.marks_with_words("boltra") == {}
+
+
+def test_a_register_made_before_words_gains_the_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    old = RecordStore(path)
+    old.upsert([("a", MarkMetadata(), img(1), None)])
+    old.close()
+    with sqlite3.connect(path) as conn:  # as an older release left it
+        conn.execute("ALTER TABLE marks DROP COLUMN text")
+        conn.execute("DROP TABLE mark_words")
+    reopened = RecordStore(path)
+    assert reopened.get("a").text is None
+    reopened.upsert([("b", MarkMetadata(), _with_words(2, "ACME"), None)])
+    assert reopened.marks_with_words("acme") == {"b": "acme"}
+    reopened.close()

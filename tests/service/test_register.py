@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from index.base import IndexMismatchError
 from index.faiss_store import FaissStore
@@ -181,7 +182,10 @@ def test_crash_before_index_save_is_repaired_on_open(
     reg = Register(settings, embedder)
     reg.ingest_folder(tmp_path / "in")  # saves the index at the end of the batch
     saved = set(reg.records.vector_ids())
-    late, _ = reg.add_mark(to_bytes(make_mark(0)), MarkMetadata(id="late"))  # only in memory
+    two_devices = Image.new("RGB", (260, 128), "white")
+    two_devices.paste(make_mark(0), (0, 0))
+    two_devices.paste(make_mark(1), (132, 0))
+    late, _ = reg.add_mark(to_bytes(two_devices), MarkMetadata(id="late"))  # only in memory
     assert late.components, "the late mark should have components to restore too"
     reg.records.close()  # simulate the process dying: no close(), no index save
     assert set(FaissStore.load(reg.index_path).ids().tolist()) == saved

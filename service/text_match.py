@@ -1,0 +1,88 @@
+"""How alike two verbal elements are, the way an examiner compares the words of marks.
+
+Words are compared after normalisation (Unicode NFKC, case folded, punctuation and
+spacing dropped, Latin and CJK letters and digits kept), by the Dice coefficient of their
+character bigrams: robust to one changed, added or dropped letter ("ACME" ~ "ACMEE"),
+and a shared distinctive word counts even beside other words ("ACME" ~ "ACME CORP").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
+MIN_WORD = 2  # shorter tokens (single letters) carry too little to compare alone
+
+
+def normalise_text(text: str | None) -> str:
+    """Lower-case words separated by single spaces; '' for no words."""
+    if not text:
+        return ""
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("_", " ")
+    return " ".join(w for w in _NOT_WORD.split(folded) if w)
+
+
+def _bigrams(word: str) -> list[str]:
+    return [word[i : i + 2] for i in range(len(word) - 1)] if len(word) > 1 else [word]
+
+
+def dice(a: str, b: str) -> float:
+    """Dice coefficient of the character bigrams of two strings (multiset overlap)."""
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    ga, gb = _bigrams(a), _bigrams(b)
+    remaining = list(gb)
+    shared = 0
+    for gram in ga:
+        if gram in remaining:
+            remaining.remove(gram)
+            shared += 1
+    return 2.0 * shared / (len(ga) + len(gb))
+
+
+def text_similarity(query: str, mark: str) -> float:
+    """0..1: the better of the whole strings' similarity and the best pair of words.
+
+    Both arguments are normalised text (``normalise_text``).
+    """
+    if not query or not mark:
+        return 0.0
+    whole = dice(query.replace(" ", ""), mark.replace(" ", ""))
+    q_words = [w for w in query.split() if len(w) >= MIN_WORD + 1]
+    m_words = [w for w in mark.split() if len(w) >= MIN_WORD + 1]
+    best_word = max((dice(q, m) for q in q_words for m in m_words), default=0.0)
+    return max(whole, best_word)
+
+
+def trigram_terms(text: str, limit: int = 24) -> list[str]:
+    """Distinct character trigrams of normalised text, for a trigram full-text lookup."""
+    terms: list[str] = []
+    for word in text.split():
+        grams = [word] if len(word) <= 3 else [word[i : i + 3] for i in range(len(word) - 2)]
+        for gram in grams:
+            if gram not in terms:
+                terms.append(gram)
+    return terms[:limit]
+
+
+#: how far identical words lift a result's score towards 1.0 (see ``raise_by_words``)
+WORDS_WEIGHT = 0.7
+#: identical words score at least this, whatever the shape (scaled by word similarity)
+WORDS_FLOOR = 0.95
+#: word similarity below this is noise (unrelated words share a bigram or two)
+MIN_WORDS_SIMILARITY = 0.5
+#: word similarity at or above which a result is at least high / medium risk
+WORDS_HIGH_RISK, WORDS_MEDIUM_RISK = 0.9, 0.7
+
+
+def raise_by_words(score: float, similarity: float) -> float:
+    """A result's score lifted by the similarity of its words to the query's: words close
+    up to 70 % of the gap to 1.0, and identical words alone rank a mark like a close
+    shape match (examiners cite a mark for its words alone). A score is never lowered
+    and never exceeds 1.0."""
+    if similarity < MIN_WORDS_SIMILARITY:
+        return score
+    return max(score + (1.0 - score) * WORDS_WEIGHT * similarity, WORDS_FLOOR * similarity)

@@ -1,0 +1,68 @@
+"""Word similarity: normalisation, bigram Dice, the words lift and trigram terms."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.text_match import (
+    MIN_WORDS_SIMILARITY,
+    dice,
+    normalise_text,
+    raise_by_words,
+    text_similarity,
+    trigram_terms,
+)
+
+
+@pytest.mark.parametrize(("raw", "normal"), [
+    ("ACME Corp.", "acme corp"),
+    ("  Café—BAR  ", "café bar"),
+    ("ＡＣＭＥ", "acme"),  # full-width letters fold (NFKC)
+    ("华为 商标", "华为 商标"),
+    ("snake_case!!", "snake case"),
+    (None, ""),
+    ("!!!", ""),
+])
+def test_normalise_text(raw: str | None, normal: str) -> None:
+    assert normalise_text(raw) == normal
+
+
+def test_dice_is_one_for_equal_and_zero_for_disjoint() -> None:
+    assert dice("acme", "acme") == 1.0
+    assert dice("acme", "zulu") == 0.0
+    assert dice("", "acme") == 0.0
+    assert dice("acme", "acne") == pytest.approx(2 * 1 / 6)  # only "ac" is shared
+
+
+def test_one_changed_letter_stays_similar_and_unrelated_words_do_not() -> None:
+    assert text_similarity("acme", "acmee") >= 0.8
+    assert text_similarity("zenith", "zenlth") >= MIN_WORDS_SIMILARITY  # an OCR slip
+    assert text_similarity("acme", "boltra") < MIN_WORDS_SIMILARITY
+
+
+def test_a_shared_word_counts_beside_other_words() -> None:
+    assert text_similarity("acme", "acme corporation") == 1.0
+    assert text_similarity("acme", "acme corporation") > dice("acme", "acmecorporation")
+
+
+def test_chinese_words_compare_by_characters() -> None:
+    assert text_similarity("华为", "华为") == 1.0
+    assert text_similarity("华为商标", "华为科技") > 0.3
+    assert text_similarity("华为", "小米") == 0.0
+
+
+def test_raise_by_words_lifts_but_never_lowers_or_overflows() -> None:
+    assert raise_by_words(0.4, 0.2) == 0.4  # below the noise floor: unchanged
+    assert raise_by_words(0.4, 1.0) > raise_by_words(0.4, 0.8) > 0.4
+    assert raise_by_words(0.99, 1.0) <= 1.0
+    assert raise_by_words(1.0, 1.0) == 1.0
+
+
+def test_trigram_terms() -> None:
+    assert trigram_terms("acme co") == ["acm", "cme", "co"]
+    assert len(trigram_terms("x" * 3 + " " + "abcdefghijklmnopqrstuvwxyz" * 3, limit=5)) == 5
+
+
+def test_identical_words_alone_rank_like_a_close_shape_match() -> None:
+    assert raise_by_words(0.1, 1.0) >= 0.95
+    assert raise_by_words(0.1, 0.6) < raise_by_words(0.1, 1.0)
