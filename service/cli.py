@@ -168,6 +168,14 @@ def search(
     owner: Annotated[
         str | None, typer.Option("--owner", help="Part of the owner's name.")
     ] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", help="The query's words; marks with similar words "
+                                 "rank higher (default: read from the image).")
+    ] = None,
+    read_text: Annotated[
+        bool, typer.Option("--read-text/--no-read-text",
+                           help="Read the query image's words with OCR.")
+    ] = True,
 ) -> None:
     """Find the marks most similar to each query image (or to a mark, --id), best first."""
     try:
@@ -179,6 +187,8 @@ def search(
             crop=Crop.parse(crop) if crop else None,
             rotation_tolerant=rotation_tolerant,
             mode=mode,
+            text=text,
+            read_text=read_text,
         )
     except QueryError as exc:
         _err(str(exc))
@@ -210,15 +220,18 @@ def search(
                 continue
             if as_json:
                 rows = [{"id": r.record.id, "score": round(r.score, 6), "name": r.record.name,
-                         "risk": r.risk.value, "match": r.match()} for r in outcome]
-                typer.echo(json.dumps({"query": name, "results": rows}, ensure_ascii=False))
+                         "text": r.record.text, "risk": r.risk.value, "match": r.match()}
+                        for r in outcome]
+                typer.echo(json.dumps({"query": name, "query_text": getattr(
+                    outcome, "query_text", "") or None, "results": rows}, ensure_ascii=False))
             else:
-                typer.echo(f"{name}:")
+                words = getattr(outcome, "query_text", "")
+                typer.echo(f"{name}:" + (f"  (words: {words})" if words else ""))
                 for rank, r in enumerate(outcome, start=1):
                     part = "" if r.component is None else f"  [{r.component.kind}]"
-                    typer.echo(
-                        f"  {rank:>3}. {r.score:.4f}  {r.record.id}  {r.record.name or ''}{part}"
-                    )
+                    said = f'  words "{r.words.mark}" {r.words.similarity:.2f}' if r.words else ""
+                    typer.echo(f"  {rank:>3}. {r.score:.4f}  {r.risk.value:<6}  {r.record.id}  "
+                               f"{r.record.name or ''}{part}{said}")
     finally:
         register.close()
     if failed:

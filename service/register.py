@@ -105,6 +105,12 @@ class SearchResult:
                                                  "similarity": round(w.similarity, 4)}}
 
 
+class Results(list[SearchResult]):
+    """One query's results, best first, and the query's words as searched with."""
+
+    query_text: str = ""
+
+
 @dataclass(frozen=True)
 class WordsMatch:
     """The query's words, the mark's verbal element and how alike they are (0..1)."""
@@ -495,7 +501,7 @@ class Register:
 
     def search(
         self, data: bytes, k: int | None = None, options: SearchOptions | None = None
-    ) -> list[SearchResult]:
+    ) -> Results:
         """Marks most similar to the image in ``data``, best first."""
         options = options or SearchOptions()
         query = query_inputs(data, self.spec, options.crop, options.rotation_tolerant,
@@ -508,7 +514,7 @@ class Register:
 
     def similar(
         self, mark_id: str, k: int | None = None, options: SearchOptions | None = None
-    ) -> list[SearchResult]:
+    ) -> Results:
         """Marks most similar to a mark already in the register (itself left out)."""
         options = options or SearchOptions()
         record = self.get(mark_id)
@@ -527,7 +533,7 @@ class Register:
         queries: Sequence[PreparedQuery],
         k: int | None = None,
         options: SearchOptions | None = None,
-    ) -> list[list[SearchResult]]:
+    ) -> list[Results]:
         """Batch search. Each query is one or more views (prepared network inputs); a mark
         scores its best view on shape, combined with colour as the mode says. Filters
         select the candidate vectors inside the index search.
@@ -541,7 +547,7 @@ class Register:
         if not options.filters.is_empty():
             allowed = np.array(self.records.vector_ids_matching(options.filters), np.int64)
             if allowed.size == 0:
-                return [[] for _ in queries]
+                return [Results() for _ in queries]
         allowed_set = None if allowed is None else set(allowed.tolist())
         flat = [view.model_input for query in queries for view in query.views]
         vectors = self.embedder.embed_prepared(flat)
@@ -552,7 +558,7 @@ class Register:
         hits = self.store.search(vectors, depth, allowed)
         wanted = [int(i) for i in np.unique(hits.ids) if i >= 0]
         records = self.records.get_by_vector_ids(wanted)
-        out: list[list[SearchResult]] = []
+        out: list[Results] = []
         row = 0
         for query in queries:
             first_row = row
@@ -584,7 +590,9 @@ class Register:
                     record, score, record.component(v), part, shape,
                     self.risk.level(shape, matched.similarity if matched else 0.0), matched,
                 ))
-            out.append(sorted(ranked, key=lambda r: -r.score)[:k])
+            results = Results(sorted(ranked, key=lambda r: -r.score)[:k])
+            results.query_text = words
+            out.append(results)
         return out
 
     def _add_word_candidates(

@@ -51,13 +51,23 @@ class MarkOut(BaseModel):
         )
 
 
-class MatchOut(BaseModel):
-    """What matched: a component of the result (or the whole mark) and a part of the query."""
+class WordsOut(BaseModel):
+    """The query's words against the result's verbal element."""
 
-    component: str = Field(description="whole, figure, words or frame (of the result).")
+    query: str = Field(description="The query's words, normalised (typed or read by OCR).")
+    mark: str = Field(description="The result's verbal element as read at ingest.")
+    similarity: float = Field(description="0..1, character-bigram Dice of the words.")
+
+
+class MatchOut(BaseModel):
+    """What matched: a component of the result (or the whole mark) and a part of the query,
+    and the words when both have similar ones."""
+
+    component: str = Field(description="whole or figure (of the result).")
     box: list[int] | None = Field(None, description="x, y, w, h in the result's stored image.")
-    query_part: str = Field(description="whole, figure, words or frame (of the query).")
+    query_part: str = Field(description="whole or figure (of the query).")
     query_box: list[int] | None = Field(None, description="x, y, w, h in the query image.")
+    words: WordsOut | None = Field(None, description="Similar words, when there are.")
 
     @classmethod
     def of(cls, result: SearchResult) -> MatchOut:
@@ -68,8 +78,10 @@ class SearchResultOut(BaseModel):
     id: str
     score: float = Field(description="Similarity in the search's mode (1.0 = identical).")
     shape_score: float = Field(description="Shape similarity alone (cosine of embeddings).")
-    risk: str = Field(description="high, medium or low: calibrated shape-score thresholds.")
+    risk: str = Field(description="high, medium or low: calibrated shape-score thresholds, "
+                                  "lifted by near-identical words.")
     name: str | None = None
+    text: str | None = Field(None, description="The mark's verbal element (OCR at ingest).")
     owner: str | None = None
     nice_classes: list[int] = Field(default_factory=list)
     vienna_codes: list[str] = Field(default_factory=list)
@@ -86,7 +98,7 @@ class SearchResultOut(BaseModel):
             id=r.id, score=round(result.score, 6),
             shape_score=round(result.shape_score if result.shape_score is not None
                               else result.score, 6),
-            risk=result.risk.value, name=r.name, owner=r.owner,
+            risk=result.risk.value, name=r.name, text=r.text, owner=r.owner,
             nice_classes=r.nice_classes, vienna_codes=r.vienna_codes, status=r.status,
             filing_date=r.filing_date, image_url=mark_url(r.id, "/image"),
             thumbnail_url=mark_url(r.id, "/thumbnail"), match=MatchOut.of(result),
@@ -98,6 +110,7 @@ class SearchResponse(BaseModel):
     filters: dict[str, Any] = Field(default_factory=dict, description="The filters applied.")
     rotation_tolerant: bool = False
     mode: str = "composite"
+    query_text: str | None = Field(None, description="The query's words, typed or read.")
     took_ms: float
 
     @classmethod
@@ -108,6 +121,7 @@ class SearchResponse(BaseModel):
             filters=options.filters.describe(),
             rotation_tolerant=options.rotation_tolerant,
             mode=options.mode.value,
+            query_text=getattr(results, "query_text", None) or None,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 

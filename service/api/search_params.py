@@ -1,4 +1,4 @@
-"""Search parameters shared by the search routes: filters, crop, rotation tolerance.
+"""Search parameters shared by the search routes: filters, crop, rotation, mode, words.
 
 The same fields arrive as form fields (``POST /v1/search``, with the image) and as query
 parameters (``GET /v1/marks/{id}/similar``); both build one :class:`SearchOptions`.
@@ -23,17 +23,20 @@ _DOCS = {
     "crop": "Crop rectangle of the query image in pixels (all four or none).",
     "rotation_tolerant": "Also query with the 8 rotations and reflections.",
     "mode": "shape (colour-blind), colour (colour weighs in) or composite (both; default).",
+    "text": "The query's words as typed; marks with similar words rank higher. "
+            "Without it the words are read from the query image (OCR).",
+    "read_text": "Read the query image's words with OCR when no text is typed (default on).",
 }
 
 
 def _options(nice_classes: str | None, vienna_codes: str | None, status: str | None,
              filed_from: str | None, filed_to: str | None, owner: str | None,
-             crop: tuple[int | None, ...], rotation_tolerant: bool, mode: SearchMode
-             ) -> SearchOptions:
+             crop: tuple[int | None, ...], rotation_tolerant: bool, mode: SearchMode,
+             text: str | None, read_text: bool) -> SearchOptions:
     filters = parse_filters(nice_classes=nice_classes, vienna_codes=vienna_codes, status=status,
                             filed_from=filed_from, filed_to=filed_to, owner=owner)
     return SearchOptions(filters=filters, crop=Crop.of(*crop), rotation_tolerant=rotation_tolerant,
-                         mode=mode)
+                         mode=mode, text=text, read_text=read_text)
 
 
 def form_options(
@@ -49,9 +52,11 @@ def form_options(
     crop_h: Annotated[int | None, Form(description=_DOCS["crop"])] = None,
     rotation_tolerant: Annotated[bool, Form(description=_DOCS["rotation_tolerant"])] = False,
     mode: Annotated[SearchMode, Form(description=_DOCS["mode"])] = SearchMode.composite,
+    text: Annotated[str | None, Form(max_length=200, description=_DOCS["text"])] = None,
+    read_text: Annotated[bool, Form(description=_DOCS["read_text"])] = True,
 ) -> SearchOptions:
     return _options(nice_classes, vienna_codes, status, filed_from, filed_to, owner,
-                    (crop_x, crop_y, crop_w, crop_h), rotation_tolerant, mode)
+                    (crop_x, crop_y, crop_w, crop_h), rotation_tolerant, mode, text, read_text)
 
 
 def query_options(
@@ -63,6 +68,8 @@ def query_options(
     owner: Annotated[str | None, Query(description=_DOCS["owner"])] = None,
     rotation_tolerant: Annotated[bool, Query(description=_DOCS["rotation_tolerant"])] = False,
     mode: Annotated[SearchMode, Query(description=_DOCS["mode"])] = SearchMode.composite,
+    text: Annotated[str | None, Query(max_length=200, description=_DOCS["text"])] = None,
+    read_text: Annotated[bool, Query(description=_DOCS["read_text"])] = True,
 ) -> SearchOptions:
     return _options(nice_classes, vienna_codes, status, filed_from, filed_to, owner,
-                    (None, None, None, None), rotation_tolerant, mode)
+                    (None, None, None, None), rotation_tolerant, mode, text, read_text)

@@ -259,11 +259,11 @@ def test_search_json_reports_the_query_as_given(
     result = cli("search", "--json", "--k", "4", "in/sub/mark-11.png")
     assert result.exit_code == 0, result.output
     (line,) = json_lines(result)
-    assert set(line) == {"query", "results"}
+    assert set(line) == {"query", "query_text", "results"}
     assert line["query"] == "in/sub/mark-11.png"
     results = line["results"]
     assert len(results) == 4
-    assert all(set(r) == {"id", "score", "name", "risk", "match"} for r in results)
+    assert all(set(r) == {"id", "score", "name", "text", "risk", "match"} for r in results)
     assert results[0]["id"] == "sub/mark-11"
     assert results[0]["score"] == pytest.approx(1.0, abs=1e-4)
     scores = [r["score"] for r in results]
@@ -278,8 +278,8 @@ def test_search_plain_output(cli: Cli, folder: Path) -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == f"{query}:"
-    assert re.match(r"^\s+1\. 1\.0000  mark-3\s*$", lines[1]), lines[1]
-    assert re.match(r"^\s+2\. -?[01]\.\d{4}  \S+", lines[2]), lines[2]
+    assert re.match(r"^\s+1\. 1\.0000  high\s+mark-3\s*$", lines[1]), lines[1]
+    assert re.match(r"^\s+2\. -?[01]\.\d{4}  (high|medium|low)\s+\S+", lines[2]), lines[2]
     assert len(lines) == 3
 
 
@@ -490,3 +490,27 @@ def test_demo_reindexes_a_demo_register_made_by_another_model(cli: Cli, data_dir
     rendered = sorted((data_dir / "demo-src" / "images").glob("*.png"))[2]
     (line,) = json_lines(cli("search", "--json", "--k", "1", str(rendered)))
     assert line["results"][0]["id"] == rendered.stem
+
+
+def test_search_by_words(cli: Cli, tmp_path: Path) -> None:
+    from tests.service.test_register_words import composite
+
+    folder = tmp_path / "worded"
+    folder.mkdir()
+    for seed, word in enumerate(["ZENITH", "KORVEX", "BOLTRA", "MIRALO"]):
+        composite(seed, word).save(folder / f"m{seed}.png")
+    assert cli("ingest", str(folder)).exit_code == 0
+    query = tmp_path / "q.png"
+    composite(99, None).save(query)  # a figure unlike any, no words in the image
+    result = cli("search", "--json", "--k", "1", "--text", "Korvex", str(query))
+    (line,) = json_lines(result)
+    assert line["query_text"] == "korvex"
+    top = line["results"][0]
+    assert top["id"] == "m1" and top["text"] == "KORVEX" and top["risk"] == "high"
+    assert top["match"]["words"] == {"query": "korvex", "mark": "KORVEX", "similarity": 1.0}
+    plain = cli("search", "--k", "1", "--text", "Korvex", str(query))
+    assert 'words "KORVEX" 1.00' in plain.stdout and "(words: korvex)" in plain.stdout
+    read = cli("search", "--json", "--k", "1", str(folder / "m2.png"))
+    assert json_lines(read)[0]["query_text"] == "boltra"  # read from the image
+    off = cli("search", "--json", "--k", "1", "--no-read-text", str(folder / "m2.png"))
+    assert json_lines(off)[0]["query_text"] is None

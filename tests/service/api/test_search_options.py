@@ -126,3 +126,24 @@ def test_mode_field(catalogue: TestClient) -> None:
     assert _search(catalogue, recoloured, mode="texture").status_code == 422
     similar = catalogue.get("/v1/marks/tm-4/similar", params={"mode": "shape", "k": 2})
     assert similar.json()["mode"] == "shape"
+
+
+def test_words_typed_or_read_raise_marks_and_show_the_text(client: TestClient) -> None:
+    from tests.service.test_register_words import composite
+
+    for seed, word in enumerate(["ZENITH", "KORVEX", "BOLTRA", "MIRALO", None, None]):
+        assert add_mark(client, to_bytes(composite(seed, word)), {"id": f"w-{seed}"}
+                        ).status_code == 201
+    plain = to_bytes(composite(77, None))  # an unknown figure without words
+    typed = _search(client, plain, k="2", text="Miralo").json()
+    assert typed["query_text"] == "miralo"
+    top = typed["results"][0]
+    assert top["id"] == "w-3" and top["text"] == "MIRALO" and top["risk"] == "high"
+    assert top["match"]["words"] == {"query": "miralo", "mark": "MIRALO", "similarity": 1.0}
+    read = _search(client, to_bytes(composite(78, "ZENITH")), k="1").json()
+    assert read["query_text"] == "zenith" and read["results"][0]["id"] == "w-0"
+    off = _search(client, to_bytes(composite(78, "ZENITH")), k="1", read_text="false").json()
+    assert off["query_text"] is None and off["results"][0]["match"]["words"] is None
+    similar = client.get("/v1/marks/w-4/similar", params={"text": "boltra", "k": 1}).json()
+    assert similar["results"][0]["id"] == "w-2"
+    assert _search(client, plain, text="x" * 201).status_code == 422
