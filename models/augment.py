@@ -8,6 +8,7 @@ given ``random.Random``.
 
 from __future__ import annotations
 
+import math
 import random
 import string
 from collections.abc import Callable
@@ -194,6 +195,54 @@ def add_frame(image: Image.Image, rng: random.Random) -> Image.Image:
     return canvas
 
 
+def add_second_figure(image: Image.Image, rng: random.Random) -> Image.Image:
+    """A second device beside or below the figure (a disc, ring, polygon or star), as in
+    composite marks that combine two figurative elements."""
+    square, bg = canonical_square(image)
+    mark = Image.fromarray(square).resize((160, 160), Image.Resampling.BILINEAR)
+    side = rng.randint(100, 160)
+    mark_at, device_at = _second_figure_layout(rng, side)
+    width = max(mark_at[0] + 160, device_at[0] + side)
+    height = max(mark_at[1] + 160, device_at[1] + side)
+    canvas = Image.new("RGB", (width, height), tuple(int(c) for c in np.round(bg)))
+    canvas.paste(mark, mark_at)
+    _draw_device(ImageDraw.Draw(canvas), rng, device_at, side,
+                 tuple(int(c) for c in _random_colour(rng)))
+    return canvas
+
+
+def _second_figure_layout(rng: random.Random, side: int
+                          ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Where the 160-px mark and a ``side``-px device go: in a row or a column, either
+    first, centred on each other across the row or column."""
+    offset = (160 - side) // 2
+    beside, device_first = rng.random() < 0.5, rng.random() < 0.5
+    if beside:
+        return ((side + 24, 0), (0, offset)) if device_first else ((0, 0), (184, offset))
+    return ((0, side + 24), (offset, 0)) if device_first else ((0, 0), (offset, 184))
+
+
+def _draw_device(draw: ImageDraw.ImageDraw, rng: random.Random, at: tuple[int, int],
+                 side: int, ink: tuple[int, ...]) -> None:
+    x, y = at
+    cx, cy, r = x + side / 2, y + side / 2, side / 2 - 2
+    kind = rng.choice(["disc", "ring", "polygon", "star"])
+    if kind in ("disc", "ring"):
+        draw.ellipse([x + 2, y + 2, x + side - 2, y + side - 2],
+                     fill=None if kind == "ring" else ink, outline=ink, width=max(4, side // 10))
+        return
+    n = rng.randint(5, 8) if kind == "star" else rng.randint(3, 8)
+    turn = rng.uniform(0, 2 * math.pi)
+    if kind == "star":
+        points = [(cx + (r if i % 2 == 0 else r * 0.45) * math.cos(turn + math.pi * i / n),
+                   cy + (r if i % 2 == 0 else r * 0.45) * math.sin(turn + math.pi * i / n))
+                  for i in range(2 * n)]
+    else:
+        points = [(cx + r * math.cos(turn + 2 * math.pi * i / n),
+                   cy + r * math.sin(turn + 2 * math.pi * i / n)) for i in range(n)]
+    draw.polygon(points, fill=ink)
+
+
 def _ink_mask_op(image: Image.Image, op: Callable[[Image.Image], Image.Image]) -> Image.Image:
     alpha, bg = _ink_alpha(image)
     mask = Image.fromarray((alpha * 255).astype(np.uint8))
@@ -294,6 +343,7 @@ TRANSFORMS: dict[str, Transform] = {
     "rescale_move": rescale_and_move,
     "added_words": add_words,
     "frame": add_frame,
+    "second_figure": add_second_figure,
     "outline": outline_only,
     "thicker": thicker_strokes,
     "thinner": thinner_strokes,

@@ -13,7 +13,8 @@ split is classical image analysis on the ink map (no model to train or download)
    line are one verbal element;
 5. everything else is figurative: beside words or in a frame, the union of it is *the
    figure* (a figure drawn in separate pieces stays whole); separate figures that each
-   hold a fifth of the ink are figures of their own too (a mark with two devices).
+   hold a fifth of the ink, or of its bounding box, are figures of their own too (a mark
+   with two devices).
 
 A mark that is a single element has no components beyond the whole mark. Order: figures,
 then lines of words, then the frame.
@@ -36,7 +37,7 @@ _WORK_SIDE = 256  # analysis resolution (boxes are scaled back to the image's pi
 MAX_FIGURES = 3  # figure components (the only ones embedded, see service/pipeline.py)
 MAX_LINES = 2  # lines of words read by OCR
 MIN_SHARE = 0.04  # a blob below this share of the ink is a speck or a detail, not an element
-ELEMENT_SHARE = 0.2  # a separate figure this large is an element of its own, not a piece
+ELEMENT_SHARE = 0.2  # a figure with this share of the ink or of the ink's box is an element
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,8 @@ def split_components(image: Image.Image) -> list[Component]:
     blobs, m = ndimage.label(closed)
     blob_slices = ndimage.find_objects(blobs)
     parts_labels = labels if frame_label is None else np.where(content, labels, 0)
-    figures: list[tuple[int, tuple[int, int, int, int]]] = []  # (ink share, box)
+    figures: list[tuple[float, tuple[int, int, int, int]]] = []  # (element weight, box)
+    ink_area = float(ink_box[2] * ink_box[3])
     words: list[tuple[int, int, int, int]] = []
     for index, sl in enumerate(blob_slices, start=1):
         if sl is None:
@@ -97,12 +99,12 @@ def split_components(image: Image.Image) -> list[Component]:
         box = _box_of(inside, offset=(sl[1].start, sl[0].start))
         if _looks_like_words(parts_labels[sl], inside):
             words.append(box)
-        else:
-            figures.append((share, box))
+        else:  # a thin drawing counts by the room it takes, a solid one by its ink
+            figures.append((max(share / total, box[2] * box[3] / ink_area), box))
     figures.sort(key=lambda f: -f[0])
     lines = _join_lines(words)
     # separate figures big enough to be elements of their own (not pieces of one figure)
-    elements = [box for share, box in figures if share >= ELEMENT_SHARE * total]
+    elements = [box for weight, box in figures if weight >= ELEMENT_SHARE]
     found: list[tuple[ComponentKind, tuple[int, int, int, int]]] = []
     if lines or frame:
         if figures:  # the figurative element: all the ink that is not words or frame

@@ -10,8 +10,10 @@ import pytest
 from models.embedder import Embedder
 from scripts.datasets.brand_sets import brand_hash_is_even
 from scripts.evaluate import (
-    METHODS,
+    ALL_METHODS,
+    COMPOSITES,
     ROTATION_TOLERANT,
+    SERVICE,
     evaluate,
     markdown,
     read_items,
@@ -47,22 +49,36 @@ def test_evaluate_reports_every_task_and_method(manifest: Path, embedder: Embedd
     items = read_items(manifest)
     results = evaluate(items, embedder, transform_queries=2, seed=0, workers=0)
     assert results["gallery"] == 16 and results["brands_cross_design"] == 3
-    for method in METHODS:
+    n_transforms = 18
+    for method in ALL_METHODS:
         cross = results["cross_design"][method]
         assert cross["queries"] == 6
         assert 0 <= cross["R@1"] <= cross["R@10"] <= 1 and 0 <= cross["NAR"] <= 1
-        assert results["transformed"][method]["overall"]["queries"] == 2 * 17
+        assert results["transformed"][method]["overall"]["queries"] == 2 * n_transforms
     # a resized drawing of the same mark is found by raw pixels on this easy gallery
     assert results["cross_design"]["pixels"]["R@10"] == 1.0
     # querying with the 8 rotations/reflections finds every rotated or mirrored copy
     tolerant = results["transformed"][ROTATION_TOLERANT]
-    assert tolerant["overall"]["queries"] == 2 * 17
+    assert tolerant["overall"]["queries"] == 2 * n_transforms
     for name in ("rotate90", "rotate180", "mirror"):
         assert tolerant[name]["R@1"] == 1.0
+    # the service finds the figure inside a composite query through its components
+    service = results["transformed"][SERVICE]
+    model = results["transformed"]["model"]
+    assert service["second_figure"]["R@1"] == 1.0
+    for name in ("added_words", "frame", "second_figure"):
+        assert service[name]["R@1"] >= model[name]["R@1"]
+    # and the composite in the register from the figure alone
+    in_register = results["composites_in_register"]
+    for name in COMPOSITES:
+        assert in_register[SERVICE][name]["queries"] == 2
+    assert in_register[SERVICE]["second_figure"]["R@10"] == 1.0
     assert "risk" in results and results["risk"]["high"] >= results["risk"]["medium"]
     table = markdown(results)
     assert "| cross-design | model |" in table and "| mirror |" in table
+    assert "| cross-design | service (colour) |" in table
     assert ROTATION_TOLERANT in table and "Risk levels" in table
+    assert "| second_figure |" in table and "target met" in table
 
 
 def test_odd_hash_brands_are_refused(tmp_path: Path) -> None:
