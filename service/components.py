@@ -13,8 +13,9 @@ split is classical image analysis on the ink map (no model to train or download)
    line are one verbal element;
 5. everything else is figurative: beside words or in a frame, the union of it is *the
    figure* (a figure drawn in separate pieces stays whole); separate figures that each
-   hold a fifth of the ink, or of its bounding box, are figures of their own too (a mark
-   with two devices).
+   hold a fifth of the ink, or of its bounding box, are figures of their own too, and so
+   are the two groups on either side of a wide empty band across the drawing (a mark
+   with two devices side by side or one above the other).
 
 A mark that is a single element has no components beyond the whole mark. Order: figures,
 then lines of words, then the frame.
@@ -37,6 +38,7 @@ _WORK_SIDE = 256  # analysis resolution (boxes are scaled back to the image's pi
 MAX_FIGURES = 3  # figure components (the only ones embedded, see service/pipeline.py)
 MAX_LINES = 2  # lines of words read by OCR
 MIN_SHARE = 0.04  # a blob below this share of the ink is a speck or a detail, not an element
+CUT_GAP = 0.06  # an empty band this wide (share of the drawing's extent) separates elements
 ELEMENT_SHARE = 0.2  # a figure with this share of the ink or of the ink's box is an element
 
 
@@ -88,6 +90,7 @@ def split_components(image: Image.Image) -> list[Component]:
     parts_labels = labels if frame_label is None else np.where(content, labels, 0)
     figures: list[tuple[float, tuple[int, int, int, int]]] = []  # (element weight, box)
     ink_area = float(ink_box[2] * ink_box[3])
+    figure_ink = np.zeros_like(content)
     words: list[tuple[int, int, int, int]] = []
     for index, sl in enumerate(blob_slices, start=1):
         if sl is None:
@@ -101,19 +104,22 @@ def split_components(image: Image.Image) -> list[Component]:
             words.append(box)
         else:  # a thin drawing counts by the room it takes, a solid one by its ink
             figures.append((max(share / total, box[2] * box[3] / ink_area), box))
+            figure_ink[sl] |= inside
     figures.sort(key=lambda f: -f[0])
     lines = _join_lines(words)
     # separate figures big enough to be elements of their own (not pieces of one figure)
     elements = [box for weight, box in figures if weight >= ELEMENT_SHARE]
+    boxes: list[tuple[int, int, int, int]] = []
+    if figures and (lines or frame):  # the figurative element: all but words and frame
+        boxes.append(_union([box for _, box in figures]))
+    else:  # devices laid out side by side or one above the other
+        boxes += _cut(figure_ink)
+    if len(elements) >= 2:
+        boxes += elements
     found: list[tuple[ComponentKind, tuple[int, int, int, int]]] = []
-    if lines or frame:
-        if figures:  # the figurative element: all the ink that is not words or frame
-            found.append(("figure", _union([box for _, box in figures])))
-        if len(elements) >= 2:
-            found.extend(("figure", box) for box in elements)
-    elif len(elements) >= 2:
-        found.extend(("figure", box) for box in elements)
-    found = found[:MAX_FIGURES]
+    for box in boxes:
+        if len(found) < MAX_FIGURES and all(_iou(box, b) < 0.8 for _, b in found):
+            found.append(("figure", box))
     if not found and not lines:
         return []  # a single element, or a frame around nothing else
     found += [("words", box) for box in lines[:MAX_LINES]] + frame
@@ -136,6 +142,43 @@ def _frame_label(labels: np.ndarray, slices: list, ink_box: tuple[int, int, int,
         if fill < 0.35 and others.sum() > 0.02 * mask.sum():
             return label
     return None
+
+
+def _cut(ink: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Two groups of ink split by the widest empty band across the whole drawing (a
+    vertical band for devices side by side, a horizontal one for devices stacked), when
+    that band is wide enough to separate elements rather than the pieces of one."""
+    if not ink.any():
+        return []
+    best: tuple[float, int, int] | None = None  # (relative width, axis, cut position)
+    for axis in (0, 1):  # 0: split columns (side by side), 1: split rows (stacked)
+        profile = ink.any(axis=axis)
+        filled = np.flatnonzero(profile)
+        first, last = int(filled[0]), int(filled[-1])
+        gaps = np.flatnonzero(~profile[first : last + 1]) + first
+        if not len(gaps):
+            continue
+        runs = np.split(gaps, np.flatnonzero(np.diff(gaps) > 1) + 1)
+        widest = max(runs, key=len)
+        width = len(widest) / float(last - first + 1)
+        if best is None or width > best[0]:
+            best = (width, axis, int(widest[len(widest) // 2]))
+    if best is None or best[0] < CUT_GAP:
+        return []
+    _, axis, at = best
+    halves = (ink[:, :at], ink[:, at:]) if axis == 0 else (ink[:at], ink[at:])
+    offsets = ((0, 0), (at, 0)) if axis == 0 else ((0, 0), (0, at))
+    total = float(ink.sum())
+    if min(h.sum() for h in halves) < MIN_SHARE * total:
+        return []  # a speck beside the drawing, not a second element
+    return [_box_of(h, offset=o) for h, o in zip(halves, offsets, strict=True)]
+
+
+def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0, x1 - x0) * max(0, y1 - y0)
+    return inter / float(a[2] * a[3] + b[2] * b[3] - inter)
 
 
 def _join_lines(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
