@@ -102,7 +102,8 @@ class Representations:
         self.model = self.parts.vectors[self.parts.starts]  # the whole images
         self.turned = None
         if reps and reps[0].parts.turned is not None:
-            self.turned = Vectors.embed([r.parts.turned or [] for r in reps], embed)
+            self.turned = Vectors.embed([r.parts.turned or [] for r in reps], embed,
+                                        whole_views=8)
         self.colour = np.stack([r.parts.colour for r in reps])
         self.phash = np.stack([r.phash for r in reps])
         self.pixels = np.stack([r.pixels for r in reps])

@@ -46,6 +46,7 @@ from service.explain import Explanation
 from service.explain import explain as explain_pair
 from service.image_store import ImageStore
 from service.images import ImageLimits, decode_image
+from service.matching import COMPONENT_MARGIN, crowding, crowding_penalty
 from service.metadata import MarkMetadata, MetadataError, read_metadata_file
 from service.ocr import TextReader
 from service.pipeline import (
@@ -563,9 +564,21 @@ class Register:
         for query in queries:
             first_row = row
             best: dict[str, tuple[float, int, Component | None]] = {}  # shape, vector, part
+            penalties: list[float] = []  # per view: local scaling (service/matching.py)
+            whole_crowding = -np.inf
             for view in query.views:
-                for v, score in zip(hits.ids[row], hits.scores[row], strict=True):
-                    record = records.get(int(v))
+                ids, raw = hits.ids[row], hits.scores[row]
+                owners = [records.get(int(v)) for v in ids]
+                scores = np.array([
+                    s - COMPONENT_MARGIN if r is not None and r.vector_id != v else s
+                    for v, s, r in zip(ids, raw, owners, strict=True)], dtype=np.float64)
+                view_crowding = crowding(scores[ids >= 0])
+                if view.part is None:  # views of the whole query are never penalised
+                    whole_crowding = max(whole_crowding, view_crowding)
+                    penalties.append(0.0)
+                else:  # parts come after every view of the whole
+                    penalties.append(crowding_penalty(view_crowding, whole_crowding))
+                for v, score, record in zip(ids, scores - penalties[-1], owners, strict=True):
                     if record is None or record.id in options.exclude_ids:
                         continue  # removed since, or excluded (the mark searched from)
                     if record.id not in best or score > best[record.id][0]:
@@ -574,7 +587,8 @@ class Register:
             words = normalise_text(query.text if options.text is None else options.text)
             if words:  # marks found by their words join those found by shape
                 self._add_word_candidates(best, records, words, vectors[first_row:row],
-                                          query.views, allowed_set, options.exclude_ids)
+                                          penalties, query.views, allowed_set,
+                                          options.exclude_ids)
             ranked = []
             for shape, v, part in best.values():
                 record = records[v]
@@ -598,7 +612,8 @@ class Register:
     def _add_word_candidates(
         self, best: dict[str, tuple[float, int, Component | None]],
         records: dict[int, MarkRecord], words: str, query_vectors: np.ndarray,
-        views: Sequence[QueryView], allowed: set[int] | None, excluded: frozenset[str],
+        penalties: list[float], views: Sequence[QueryView], allowed: set[int] | None,
+        excluded: frozenset[str],
     ) -> None:
         """Marks whose words resemble the query's but whose shape was not in the hits:
         their shape score is computed from their stored vectors."""
@@ -614,7 +629,9 @@ class Register:
                     vector = self.store.reconstruct(v)
                 except Exception:  # noqa: BLE001 - vector not in this index (being rebuilt)
                     continue
-                sims = query_vectors @ vector
+                sims = query_vectors @ vector - np.asarray(penalties)
+                if v != record.vector_id:
+                    sims -= COMPONENT_MARGIN
                 view = int(np.argmax(sims))
                 scored.append((float(sims[view]), v, views[view].part))
             if scored:

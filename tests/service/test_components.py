@@ -89,6 +89,25 @@ def test_two_devices_are_figures_of_their_own() -> None:
     assert parts[0].box[0] < 40 and parts[1].box[0] > 170
 
 
+def test_a_thin_device_beside_a_solid_one_is_still_a_figure_of_its_own() -> None:
+    canvas = Image.new("RGB", (330, 160), "white")
+    draw = ImageDraw.Draw(canvas)
+    draw.ellipse((5, 5, 150, 150), outline="#123", width=3)  # little ink, much room
+    draw.line((30, 80, 125, 80), fill="#123", width=3)
+    draw.rectangle((185, 10, 325, 150), fill="#c22")  # solid: most of the ink
+    figures = [p for p in split_components(canvas) if p.kind == "figure"]
+    assert len(figures) == 2 and figures[0].box[0] < 20 <= 180 < figures[1].box[0] + 10
+
+
+def test_devices_one_above_the_other_are_cut_apart() -> None:
+    canvas = Image.new("RGB", (140, 300), "white")
+    canvas.paste(make_mark(3, 130), (5, 0))  # a device in pieces
+    canvas.paste(figure(120), (10, 170))
+    figures = [p for p in split_components(canvas) if p.kind == "figure"]
+    assert any(f.box[1] >= 165 for f in figures)  # the lower device alone
+    assert any(f.box[1] + f.box[3] <= 135 for f in figures)  # the upper one alone
+
+
 def test_single_element_mark_has_no_components() -> None:
     assert split_components(figure()) == []
     assert split_components(Image.new("RGB", (64, 64), "white")) == []
