@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     default_k: int = Field(10, ge=1, le=1000)
     max_k: int = Field(1000, ge=1)
     max_upload_bytes: int = Field(10 * 1024 * 1024, description="Largest accepted upload.")
+    max_archive_bytes: int = Field(
+        100 * 1024 * 1024, description="Largest accepted zip of logos for a batch report."
+    )
     max_image_pixels: int = Field(40_000_000, description="Decompression-bomb guard.")
     stored_image_max_side: int = Field(1024, description="Stored (display) image size cap.")
     thumbnail_size: int = Field(160, description="Longest side of stored thumbnails.")

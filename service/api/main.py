@@ -10,9 +10,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from models.embedder import Embedder
-from service.api import explain, health, marks, pages, search
+from service.api import explain, health, marks, pages, reports, search
 from service.api.errors import install_error_handlers
 from service.register import Register
+from service.report_jobs import ReportJobs
 from service.settings import Settings
 
 
@@ -25,9 +26,11 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         register = await run_in_threadpool(Register, settings, embedder)
         app.state.settings = settings
         app.state.register = register
+        app.state.reports = ReportJobs(register, settings.resolved_data_dir / "reports")
         try:
             yield
         finally:
+            await run_in_threadpool(app.state.reports.close)
             await run_in_threadpool(register.close)
 
     app = FastAPI(
@@ -40,6 +43,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(search.router)
     app.include_router(explain.router)
     app.include_router(marks.router)
+    app.include_router(reports.router)
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

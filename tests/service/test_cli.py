@@ -514,3 +514,29 @@ def test_search_by_words(cli: Cli, tmp_path: Path) -> None:
     assert json_lines(read)[0]["query_text"] == "boltra"  # read from the image
     off = cli("search", "--json", "--k", "1", "--no-read-text", str(folder / "m2.png"))
     assert json_lines(off)[0]["query_text"] is None
+
+
+def test_report_writes_a_pdf_and_csv_with_progress(cli: Cli, folder: Path, tmp_path: Path
+                                                   ) -> None:
+    import csv
+    import zipfile
+
+    from pypdf import PdfReader
+
+    cli("ingest", str(folder))
+    archive = tmp_path / "more.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(folder / "mark-2.png", "inside/mark-2.png")
+    pdf, table = tmp_path / "r.pdf", tmp_path / "r.csv"
+    result = cli("report", str(folder / "mark-3.png"), str(archive), "--out", str(pdf),
+                 "--csv", str(table), "--k", "2", "--mode", "shape")
+    assert result.exit_code == 0, result.output
+    assert "checked 2 logos (0 failed)" in result.stdout and "pre-check" in result.stderr
+    pages = PdfReader(pdf).pages
+    assert len(pages) == 2 and "more.zip:inside/mark-2.png" in pages[1].extract_text()
+    assert "mode=shape" in pages[0].extract_text()
+    rows = list(csv.DictReader(table.open()))
+    assert rows[0]["mark_id"] == "mark-3" and len(rows) == 4
+    bad = cli("report", str(tmp_path / "missing.png"), "--out", str(pdf))
+    assert bad.exit_code == 1 and "cannot read" in bad.stderr
+    assert cli("report", "--out", str(pdf)).exit_code == 2

@@ -1,0 +1,92 @@
+"""Batch pre-check over HTTP: submit logos or a zip, follow progress, download CSV/PDF."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any
+
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+
+from tests.service.api.conftest import png
+from tests.service.test_reports import zip_of
+
+
+def wait_done(client: TestClient, report_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"/v1/reports/{report_id}").json()
+        assert body["status"] in ("running", "done"), body
+        if body["status"] == "done":
+            return body
+        time.sleep(0.1)
+    raise AssertionError("report did not finish")
+
+
+def test_logos_in_a_report_with_progress_and_downloads(seeded: TestClient) -> None:
+    files = [("images", ("a.png", png(3), "image/png")),
+             ("images", ("b.png", png(7), "image/png")),
+             ("images", ("bad.png", b"not an image", "image/png"))]
+    started = seeded.post("/v1/reports", files=files, data={"k": "2", "mode": "shape"})
+    assert started.status_code == 202, started.text
+    job = started.json()
+    assert job["total"] == 3 and job["status"] in ("running", "done")
+    body = wait_done(seeded, job["id"])
+    assert body["done"] == 3 and "mode=shape" in body["options"]
+    a, b, bad = body["queries"]
+    assert [r["id"] for r in a["results"]][0] == "mark-3" and len(a["results"]) == 2
+    assert b["results"][0]["id"] == "mark-7" and b["results"][0]["risk"] == "high"
+    assert bad["error"] and bad["results"] == []
+
+    csv_response = seeded.get(body["csv_url"])
+    assert csv_response.status_code == 200
+    assert csv_response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in csv_response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(csv_response.text)))
+    assert [r["query"] for r in rows] == ["a.png", "a.png", "b.png", "b.png", "bad.png"]
+
+    pdf = seeded.get(body["pdf_url"])
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    pages = PdfReader(io.BytesIO(pdf.content)).pages
+    assert len(pages) == 3 and "Query 2 of 3: b.png" in pages[1].extract_text()
+
+
+def test_a_zip_of_logos(seeded: TestClient) -> None:
+    archive = zip_of({"x/one.png": png(1), "two.png": png(2), "readme.txt": b"hi"})
+    started = seeded.post("/v1/reports", files={"archive": ("logos.zip", archive,
+                                                            "application/zip")})
+    assert started.status_code == 202
+    body = wait_done(seeded, started.json()["id"])
+    assert [q["name"] for q in body["queries"]] == ["x/one.png", "two.png"]
+    assert body["queries"][0]["results"][0]["id"] == "mark-1"
+
+
+def test_bad_report_requests_are_4xx(seeded: TestClient) -> None:
+    assert seeded.post("/v1/reports", data={"k": "2"}).status_code == 422
+    bad_zip = seeded.post("/v1/reports", files={"archive": ("x.zip", b"nope", "application/zip")})
+    assert bad_zip.status_code == 422 and "zip" in bad_zip.json()["detail"]
+    evil = zip_of({"../../etc/passwd.png": png(1)})
+    response = seeded.post("/v1/reports", files={"archive": ("e.zip", evil, "application/zip")})
+    assert response.status_code == 422 and "unsafe path" in response.json()["detail"]
+    assert seeded.get("/v1/reports/nope").status_code == 404
+    assert seeded.get("/v1/reports/nope/report.pdf").status_code == 404
+    files = {"images": ("a.png", png(1), "image/png")}
+    assert seeded.post("/v1/reports", files=files, data={"k": "0"}).status_code == 422
+    job = seeded.post("/v1/reports", files=files).json()
+    wait_done(seeded, job["id"])
+    assert seeded.get(f"/v1/reports/{job['id']}/report.doc").status_code == 404
+
+
+def test_an_oversized_logo_fails_alone(make_client: Any, seeded_data_dir: Any,
+                                       settings: Any) -> None:
+    import shutil
+
+    shutil.copytree(seeded_data_dir, settings.data_dir)
+    client = make_client(max_upload_bytes=2000)
+    files = [("images", ("small.png", png(4, size=32), "image/png")),
+             ("images", ("big.png", png(5, size=512), "image/png"))]
+    body = wait_done(client, client.post("/v1/reports", files=files).json()["id"])
+    small, big = body["queries"]
+    assert small["error"] is None and "limit" in big["error"]
