@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from models.embedder import Embedder
-from service.api import explain, health, marks, pages, reports, search
+from service.api import explain, health, marks, pages, register_info, reports, search
 from service.api.errors import install_error_handlers
 from service.register import Register
 from service.report_jobs import ReportJobs
@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(explain.router)
     app.include_router(marks.router)
     app.include_router(reports.router)
+    app.include_router(register_info.router)
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

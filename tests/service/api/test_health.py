@@ -119,3 +119,10 @@ def test_reindex_clears_the_mismatch(
     client = make_client()
     assert client.get("/healthz").json()["needs_reindex"] is False
     assert top_ids(search(client, png(3), k=1)) == ["mark-3"]
+
+
+def test_register_view(seeded: TestClient) -> None:
+    body = seeded.get("/v1/register").json()
+    assert body["marks"] == 14 and body["vectors"] >= 14
+    assert body["index_type"] and body["model_version"] and body["last_ingest"]
+    assert body["needs_reindex"] is False and "high >=" in body["risk_thresholds"]
