@@ -18,7 +18,8 @@ from tests.imagegen import make_mark, to_bytes
 from .conftest import SEEDS, add_mark, mark_count, png, search, top_ids
 
 RESULT_FIELDS = {"id", "score", "name", "owner", "nice_classes", "vienna_codes", "status",
-                 "filing_date", "image_url", "thumbnail_url", "match", "shape_score", "risk"}
+                 "filing_date", "image_url", "thumbnail_url", "match", "shape_score", "risk",
+                 "text"}
 ALL_IDS = {f"mark-{s}" for s in SEEDS} | {"sub/mark-100", "sub/mark-101"}
 
 
@@ -28,7 +29,8 @@ def test_search_response_shape_and_top_1(seeded: TestClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
-    assert set(body) == {"results", "filters", "rotation_tolerant", "mode", "took_ms"}
+    assert set(body) == {"results", "filters", "rotation_tolerant", "mode", "query_text",
+                         "took_ms"}
     assert body["filters"] == {} and body["rotation_tolerant"] is False
     assert isinstance(body["took_ms"], int | float) and body["took_ms"] >= 0
     results = body["results"]
