@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 DATA_DIR ?= ./var
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run demo serve test lint bench evaluate train clean fetch-data eval-data fonts
+.PHONY: install run demo serve test lint bench evaluate train clean fetch-data eval-data fonts \
+	browser-deps
 
 install: $(STAMP)
 
@@ -24,7 +25,11 @@ run: demo
 serve: install
 	$(BIN)/tmsearch --data-dir $(DATA_DIR) serve
 
-test: install
+# Debian's chromium for the browser tests (they skip, saying why, where it cannot be had)
+browser-deps: install
+	VENV=$(VENV) sh scripts/browser_deps.sh || echo "browser tests will be skipped"
+
+test: install browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

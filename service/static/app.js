@@ -1,61 +1,282 @@
-// Search page: upload a logo, show similar marks. Talks only to the public API.
-"use strict";
-const form = document.getElementById("search-form");
-const statusEl = document.getElementById("status");
-const results = document.getElementById("results");
-const preview = document.getElementById("preview");
+// The search page: a query logo (or a mark of the register) plus options in, similar
+// marks out. It talks only to the public API and keeps the search in the URL.
+import * as api from "./api.js";
+import { createCropper, matchAspect } from "./crop.js";
+import { createRecordPanel } from "./record.js";
+import { renderResults } from "./results.js";
+import { MAX_K, fromUrlQuery, readForm, toUrlQuery, writeForm } from "./state.js";
+import { setUpTabs } from "./tabs.js";
 
-function setStatus(text, isError) {
-  statusEl.textContent = text;
-  statusEl.classList.toggle("error", Boolean(isError));
+const MAX_UPLOAD_BYTES = 10 * 1024 * 1024; // the service's default limit
+const MORE_STEP = 20;
+const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/bmp",
+  "image/tiff", "image/webp", "image/svg+xml"]);
+const IMAGE_NAME = /\.(png|jpe?g|gif|bmp|tiff?|webp|svg)$/i;
+const FILTER_LABELS = { nice_classes: "Nice", vienna_codes: "Vienna", status: "status",
+  filed_from: "filed from", filed_to: "filed to", owner: "owner" };
+
+const $ = (id) => document.getElementById(id);
+const form = $("search-form");
+const fileInput = $("image");
+const preview = $("preview");
+const alertEl = $("alert");
+const summary = $("summary");
+const resultsEl = $("results");
+const moreButton = $("more");
+
+const state = {
+  file: null, // the chosen query image
+  similar: null, // the id of the mark a "similar to" search starts from
+  pendingCrop: null, // a crop from the URL, waiting for the image it applies to
+  shown: null, // the query of the results on screen ({file} or {id}), for explanations
+  searchSeq: 0, // only the latest search may show its results
+};
+let previewUrl = null;
+
+const cropper = createCropper({ img: preview, box: $("crop-box"), onChange: showCrop });
+const record = createRecordPanel({ onSimilar: searchSimilarTo, explainQuery: () => state.shown });
+
+function showAlert(message) {
+  alertEl.textContent = message;
+  const { top, bottom } = alertEl.getBoundingClientRect();
+  if (top < 0 || bottom > window.innerHeight) alertEl.scrollIntoView({ block: "nearest" });
 }
 
-document.getElementById("image").addEventListener("change", (event) => {
-  const file = event.target.files[0];
-  if (!file) return;
-  preview.src = URL.createObjectURL(file);
-  preview.hidden = false;
-});
-
-function card(result) {
-  const el = document.createElement("article");
-  el.className = "card";
-  el.dataset.testid = "result";
-  const img = document.createElement("img");
-  img.src = result.thumbnail_url;
-  img.alt = result.name || result.id;
-  img.loading = "lazy";
-  const score = document.createElement("div");
-  score.className = "score";
-  score.textContent = result.score.toFixed(3);
-  const name = document.createElement("div");
-  name.textContent = result.name || "";
-  const id = document.createElement("div");
-  id.className = "id";
-  id.textContent = result.id;
-  el.append(img, score, name, id);
-  return el;
+function clearAlert() {
+  alertEl.textContent = "";
 }
 
-form.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  setStatus("Searching…");
-  results.replaceChildren();
-  try {
-    const response = await fetch("/v1/search", { method: "POST", body: new FormData(form) });
-    const body = await response.json();
-    if (!response.ok) {
-      setStatus(body.detail || `Search failed (${response.status})`, true);
-      return;
-    }
-    results.replaceChildren(...body.results.map(card));
-    setStatus(`${body.results.length} marks in ${body.took_ms} ms`);
-  } catch (err) {
-    setStatus(`Search failed: ${err}`, true);
+function showCrop(crop) {
+  $("crop-info").textContent = crop
+    ? `Crop: ${crop.w} × ${crop.h} px at (${crop.x}, ${crop.y})`
+    : "Whole image";
+  $("crop-clear").disabled = !crop;
+}
+
+// The query is either the chosen logo or a mark of the register: show which.
+function showSource() {
+  $("similar-source").hidden = !state.similar;
+  $("preview-area").hidden = Boolean(state.similar) || !state.file;
+  if (state.similar) {
+    $("similar-id").textContent = state.similar;
+    $("similar-thumb").src = api.markUrl(state.similar, "/thumbnail");
   }
-});
+}
 
-fetch("/healthz").then((r) => r.json()).then((h) => {
-  document.getElementById("register-info").textContent =
-    `${h.marks} marks · model ${h.model_version}` + (h.needs_reindex ? " · needs reindex" : "");
-}).catch(() => {});
+function fileProblem(file) {
+  if (!IMAGE_TYPES.has(file.type) && !IMAGE_NAME.test(file.name)) {
+    return `“${file.name}” is not an image we can search with (${file.type || "unknown type"}):`
+      + " choose a PNG, JPEG, GIF, BMP, TIFF, WebP or SVG file.";
+  }
+  if (file.size > MAX_UPLOAD_BYTES) {
+    const mb = (file.size / 1024 / 1024).toFixed(1);
+    return `“${file.name}” is ${mb} MB; the limit is 10 MB.`;
+  }
+  return null;
+}
+
+function chooseFile(file) {
+  const problem = fileProblem(file);
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = null;
+  cropper.clear();
+  if (problem) {
+    fileInput.value = "";
+    state.file = null;
+    preview.removeAttribute("src");
+    showSource();
+    showAlert(problem);
+    return;
+  }
+  clearAlert();
+  state.file = file;
+  state.similar = null;
+  previewUrl = URL.createObjectURL(file);
+  preview.src = previewUrl;
+  $("image-needed").hidden = true;
+  showSource();
+}
+
+function filtersText(filters) {
+  return Object.entries(filters || {})
+    .map(([name, value]) => `${FILTER_LABELS[name] || name} ${[].concat(value).join(", ")}`)
+    .join("; ");
+}
+
+function showSummary(body, query) {
+  const count = body.results.length;
+  const parts = [count ? `${count} result${count === 1 ? "" : "s"}` : "No marks found",
+    `${body.took_ms} ms`, `mode ${body.mode}`];
+  if (body.rotation_tolerant) parts.push("rotation tolerant");
+  if (query.id) parts.push(`similar to ${query.id}`);
+  if (body.query_text) parts.push(`words “${body.query_text}”`);
+  const filters = filtersText(body.filters);
+  if (filters) parts.push(`filters: ${filters}`);
+  summary.textContent = parts.join(" · ");
+}
+
+function saveUrl(options, push) {
+  const url = `${location.pathname}${toUrlQuery(options, state.similar)}`;
+  if (url === `${location.pathname}${location.search}`) return;
+  if (push) history.pushState(null, "", url);
+  else history.replaceState(null, "", url);
+}
+
+// On a phone the results are below the form, on a laptop above where the Search button
+// was clicked: bring the new ones into view.
+function revealResults() {
+  const top = summary.getBoundingClientRect().top;
+  if (top < 0 || top > window.innerHeight * 0.75) summary.scrollIntoView({ block: "start" });
+}
+
+function setBusy(busy) {
+  resultsEl.setAttribute("aria-busy", String(busy));
+  if (busy) summary.textContent = "Searching…";
+}
+
+// more: a "More results" search, which keeps the scroll and focuses the first new card.
+// Resolves to false when the search failed.
+async function runSearch({ push = true, more = false } = {}) {
+  const options = { ...readForm(form), crop: cropper.get() };
+  let query = null;
+  if (state.similar) query = { id: state.similar };
+  else if (state.file) query = { file: state.file };
+  if (!query) {
+    showAlert("Choose a logo to search first.");
+    fileInput.focus();
+    return false;
+  }
+  const seq = ++state.searchSeq;
+  const scrollY = window.scrollY;
+  const shownBefore = resultsEl.children.length;
+  const summaryBefore = summary.textContent;
+  clearAlert();
+  setBusy(true);
+  try {
+    const body = query.id
+      ? await api.searchSimilar(query.id, options)
+      : await api.searchByImage(query.file, options);
+    if (seq !== state.searchSeq) return true;
+    state.shown = query;
+    renderResults(resultsEl, body.results, record.open);
+    showSummary(body, query);
+    moreButton.hidden = body.results.length < options.k || options.k >= MAX_K;
+    saveUrl(options, push);
+    if (more) {
+      window.scrollTo(0, scrollY);
+      resultsEl.children[shownBefore]?.focus({ preventScroll: true });
+    } else {
+      revealResults();
+    }
+    return true;
+  } catch (err) {
+    if (seq !== state.searchSeq) return false;
+    showAlert(err.message);
+    // a failed "More" leaves the results it had; other results would pass for this one's
+    if (more) {
+      summary.textContent = summaryBefore;
+    } else {
+      resultsEl.replaceChildren();
+      moreButton.hidden = true;
+      summary.textContent = "";
+    }
+    return false;
+  } finally {
+    if (seq === state.searchSeq) setBusy(false);
+  }
+}
+
+function searchSimilarTo(id) {
+  state.similar = id;
+  showSource();
+  $("image-needed").hidden = true;
+  runSearch();
+}
+
+async function searchMore() {
+  const { k } = readForm(form);
+  form.elements.k.value = String(Math.min(k + MORE_STEP, MAX_K));
+  // on failure k goes back, so that trying again asks for the same number
+  if (!(await runSearch({ push: false, more: true }))) form.elements.k.value = String(k);
+}
+
+// On load and on back/forward: the URL's search goes into the form and runs when it can.
+function applyUrl() {
+  const { options, similar, hasOptions } = fromUrlQuery(location.search);
+  writeForm(form, options);
+  state.similar = similar;
+  if (state.file) cropper.set(options.crop);
+  else state.pendingCrop = options.crop;
+  showSource();
+  $("image-needed").hidden = !hasOptions || Boolean(similar) || Boolean(state.file);
+  if (similar || state.file) {
+    runSearch({ push: false });
+  } else {
+    resultsEl.replaceChildren();
+    summary.textContent = "";
+    moreButton.hidden = true;
+  }
+}
+
+async function showRegister() {
+  const info = $("register-info");
+  try {
+    const health = await api.health();
+    info.textContent = `Register: ${health.marks.toLocaleString()} marks · model `
+      + `${health.model_version}`
+      + (health.needs_reindex ? " · the index needs rebuilding (tmsearch reindex)" : "");
+  } catch (err) {
+    info.textContent = `Register: unavailable (${err.message})`;
+  }
+}
+
+function setUpDropzone(zone) {
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("dragging");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    const file = event.dataTransfer.files[0];
+    if (!file) return;
+    fileInput.files = event.dataTransfer.files;
+    chooseFile(file);
+  });
+  // a file dropped beside the zone would make the browser leave the page to show it
+  window.addEventListener("dragover", (event) => event.preventDefault());
+  window.addEventListener("drop", (event) => event.preventDefault());
+}
+
+fileInput.addEventListener("change", () => {
+  if (fileInput.files[0]) chooseFile(fileInput.files[0]);
+});
+preview.addEventListener("load", () => {
+  matchAspect($("crop-stage"), preview);
+  $("crop-help").textContent = "Drag on the logo to search with a part of it.";
+  cropper.set(state.pendingCrop);
+  state.pendingCrop = null;
+});
+preview.addEventListener("error", () => {
+  if (!preview.getAttribute("src")) return;
+  $("crop-help").textContent = "This browser cannot preview the file; the search still works,"
+    + " without a crop.";
+});
+$("crop-clear").addEventListener("click", () => cropper.clear());
+$("similar-clear").addEventListener("click", () => {
+  state.similar = null;
+  showSource();
+  fileInput.focus();
+});
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  runSearch();
+});
+moreButton.addEventListener("click", searchMore);
+window.addEventListener("popstate", applyUrl);
+
+setUpTabs(document.querySelector("[role=tablist]"));
+setUpDropzone($("dropzone"));
+showRegister();
+applyUrl();

@@ -1,0 +1,89 @@
+// The service's HTTP API. Every failure becomes an ApiError whose message can be shown
+// as it is: the service's own {"detail": ...} prefixed with what the status means.
+import { apiFields, cropFields } from "./state.js";
+
+export class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+const STATUS_MEANING = {
+  404: "Not found",
+  409: "The index needs rebuilding",
+  413: "Too large",
+  415: "Not a supported image",
+  422: "Invalid input",
+  429: "The service is busy; try again in a moment",
+  503: "The service is busy; try again in a moment",
+};
+
+// The service's handlers send a string; FastAPI's own validation sends [{loc, msg}].
+function detailText(detail) {
+  if (Array.isArray(detail)) {
+    return detail.map((d) => `${(d.loc || []).at(-1) ?? "field"}: ${d.msg}`).join("; ");
+  }
+  return typeof detail === "string" ? detail : "";
+}
+
+async function failure(response) {
+  let detail = "";
+  try {
+    detail = detailText((await response.json()).detail);
+  } catch {
+    // a proxy's HTML error page or an empty body: the status alone has to do
+  }
+  const meaning = STATUS_MEANING[response.status] ?? `Request failed (HTTP ${response.status})`;
+  return new ApiError(detail ? `${meaning}: ${detail}` : meaning, response.status);
+}
+
+async function request(url, init) {
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch {
+    throw new ApiError("Network error: the service could not be reached.", 0);
+  }
+  if (!response.ok) throw await failure(response);
+  return response;
+}
+
+async function getJson(url) {
+  return (await request(url)).json();
+}
+
+// Ids may contain "/": encoded as %2F the whole id stays one path parameter.
+export function markUrl(id, suffix = "") {
+  return `/v1/marks/${encodeURIComponent(id)}${suffix}`;
+}
+
+export function health() {
+  return getJson("/healthz");
+}
+
+export function mark(id) {
+  return getJson(markUrl(id));
+}
+
+export async function searchByImage(file, options) {
+  const form = new FormData();
+  form.append("image", file);
+  for (const [name, value] of [...apiFields(options), ...cropFields(options.crop)]) {
+    form.append(name, value);
+  }
+  return (await request("/v1/search", { method: "POST", body: form })).json();
+}
+
+export function searchSimilar(id, options) {
+  return getJson(`${markUrl(id, "/similar")}?${new URLSearchParams(apiFields(options))}`);
+}
+
+// query: {file} (an uploaded query) or {id} (a mark in the register); resolves to a PNG.
+export async function explain(resultId, query) {
+  const form = new FormData();
+  form.append("result_id", resultId);
+  if (query.file) form.append("image", query.file);
+  else form.append("query_id", query.id);
+  return (await request("/v1/explain", { method: "POST", body: form })).blob();
+}

@@ -1,0 +1,56 @@
+"""Browser tests of the search page: one real ``tmsearch serve`` over a small generated
+register and one headless Chromium per session, a fresh browser context per test.
+
+Debian's Chromium (``/usr/bin/chromium``) is driven by the ``playwright`` package; both
+come from ``scripts/browser_deps.sh``, and the tests skip where either is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.browser.served import Server, browser_missing, chromium, serving
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Page
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if reason := browser_missing():
+        pytest.skip(reason)
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(tmp_path_factory.mktemp("browser-register")) as running:
+        yield running
+
+
+@pytest.fixture
+def console_errors() -> list[str]:
+    """What the page logged as errors; a test that provokes some removes them."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server, console_errors: list[str]) -> Iterator[Page]:
+    """A 1280x800 page on the server; it fails the test if the page logged errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.base)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+
+    def log_error(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            console_errors.append(message.text)
+
+    page.on("console", log_error)
+    page.on("pageerror", lambda exc: console_errors.append(f"uncaught: {exc}"))
+    yield page
+    context.close()
+    assert console_errors == [], "the page logged errors"
