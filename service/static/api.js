@@ -87,3 +87,19 @@ export async function explain(resultId, query) {
   else form.append("query_id", query.id);
   return (await request("/v1/explain", { method: "POST", body: form })).blob();
 }
+
+// Batch pre-check: a background job on the server; poll its progress.
+export async function submitReport(files, archive, k, options) {
+  const body = new FormData();
+  for (const file of files) body.append("images", file);
+  if (archive) body.append("archive", archive);
+  body.append("k", String(k));
+  for (const [name, value] of apiFields(options)) {
+    if (name !== "k") body.append(name, value); // the batch has its own k
+  }
+  return (await request("/v1/reports", { method: "POST", body })).json();
+}
+
+export function report(id) {
+  return getJson(`/v1/reports/${encodeURIComponent(id)}`);
+}

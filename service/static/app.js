@@ -1,6 +1,7 @@
 // The search page: a query logo (or a mark of the register) plus options in, similar
 // marks out. It talks only to the public API and keeps the search in the URL.
 import * as api from "./api.js";
+import { setUpBatch } from "./batch.js";
 import { createCropper, matchAspect } from "./crop.js";
 import { createRecordPanel } from "./record.js";
 import { renderResults } from "./results.js";
@@ -277,6 +278,8 @@ moreButton.addEventListener("click", searchMore);
 window.addEventListener("popstate", applyUrl);
 
 setUpTabs(document.querySelector("[role=tablist]"));
+// the batch uses the Search tab's filters and options (not its crop or k)
+setUpBatch({ form: $("batch-form"), readOptions: () => readForm(form) });
 setUpDropzone($("dropzone"));
 showRegister();
 applyUrl();

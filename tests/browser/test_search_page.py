@@ -326,11 +326,43 @@ def test_phone_layout_does_not_scroll_sideways(page: Page, server: Server) -> No
     assert dialog_box is not None and dialog_box["width"] <= 390
 
 
-def test_batch_tab_is_a_placeholder(page: Page, server: Server) -> None:
+def test_batch_pre_check_downloads_csv_and_pdf(page: Page, server: Server) -> None:
+    import csv
+    import io
+
+    from pypdf import PdfReader
+
     page.goto("/")
     page.get_by_role("tab", name="Search").focus()
-    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")  # tabs are keyboard-usable
     expect(page.get_by_role("tab", name="Batch pre-check")).to_have_attribute(
         "aria-selected", "true")
-    expect(page.get_by_role("heading", name="Batch pre-check")).to_be_visible()
     expect(page.locator("#search-form")).to_be_hidden()
+    page.get_by_label("Logos", exact=True).set_input_files([server.image(3), server.image(5),
+                                                server.image(7)])
+    page.get_by_label("Matches per logo").fill("2")
+    page.get_by_role("button", name="Run pre-check").click()
+    sections = page.get_by_test_id("batch-query")
+    expect(sections).to_have_count(3, timeout=60_000)
+    expect(page.get_by_role("status").filter(has_text="Checked 3 logos")).to_be_visible()
+    first = sections.first
+    expect(first.get_by_test_id("batch-match")).to_have_count(2)
+    expect(first).to_contain_text(mark_id(3))
+    expect(first).to_contain_text("high risk")
+
+    with page.expect_download() as csv_download:
+        page.get_by_role("link", name="Download CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(csv_download.value.path()).read_text())))
+    assert len(rows) == 6 and rows[0]["mark_id"] == mark_id(3)
+    with page.expect_download() as pdf_download:
+        page.get_by_role("link", name="Download PDF").click()
+    pages = PdfReader(pdf_download.value.path()).pages
+    assert len(pages) == 3  # one section per query
+    assert all(f"Query {n} of 3" in p.extract_text() for n, p in enumerate(pages, start=1))
+
+
+def test_batch_without_logos_says_so(page: Page, server: Server) -> None:
+    page.goto("/")
+    page.get_by_role("tab", name="Batch pre-check").click()
+    page.get_by_role("button", name="Run pre-check").click()
+    expect(page.locator("#batch-alert")).to_contain_text("Choose one or more logos")
