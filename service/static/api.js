@@ -103,3 +103,14 @@ export async function submitReport(files, archive, k, options) {
 export function report(id) {
   return getJson(`/v1/reports/${encodeURIComponent(id)}`);
 }
+
+export function registerInfo() {
+  return getJson("/v1/register");
+}
+
+export async function addMark(file, metadata) {
+  const body = new FormData();
+  body.append("image", file);
+  body.append("metadata", JSON.stringify(metadata));
+  return (await request("/v1/marks", { method: "POST", body })).json();
+}

@@ -2,6 +2,7 @@
 // marks out. It talks only to the public API and keeps the search in the URL.
 import * as api from "./api.js";
 import { setUpBatch } from "./batch.js";
+import { setUpRegister } from "./register.js";
 import { createCropper, matchAspect } from "./crop.js";
 import { createRecordPanel } from "./record.js";
 import { renderResults } from "./results.js";
@@ -281,5 +282,6 @@ setUpTabs(document.querySelector("[role=tablist]"));
 // the batch uses the Search tab's filters and options (not its crop or k)
 setUpBatch({ form: $("batch-form"), readOptions: () => readForm(form) });
 setUpDropzone($("dropzone"));
+setUpRegister(showRegister);
 showRegister();
 applyUrl();

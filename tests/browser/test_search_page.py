@@ -67,7 +67,7 @@ def last_form(page: Page) -> dict[str, str]:
 def test_upload_finds_the_registered_mark(page: Page, server: Server) -> None:
     page.goto("/")
     expect(page.locator("#register-info")).to_contain_text(f"{len(SEEDS)} marks")
-    page.set_input_files("input[type=file]", server.image(3))
+    page.set_input_files("#image", server.image(3))
     expect(page.locator("#preview")).to_be_visible()
 
     body = click_search(page)
@@ -118,7 +118,7 @@ def test_crop_is_sent_in_the_images_pixels(page: Page, server: Server, tmp_path:
     query.write_bytes(to_bytes(make_mark(7, size=512)))  # shown smaller than it is
     page.add_init_script(WATCH_FORMS)
     page.goto("/")
-    page.set_input_files("input[type=file]", query)
+    page.set_input_files("#image", query)
     expect(page.locator("#preview")).to_be_visible()
     whole = click_search(page)["results"]
 
@@ -139,11 +139,11 @@ def test_crop_is_sent_in_the_images_pixels(page: Page, server: Server, tmp_path:
 
 def test_filters_narrow_the_results(page: Page, server: Server) -> None:
     page.goto("/")
-    page.set_input_files("input[type=file]", server.image(1))
+    page.set_input_files("#image", server.image(1))
     page.get_by_label("Results").fill("30")
     assert len(click_search(page)["results"]) == len(SEEDS)
 
-    page.get_by_label("Nice classes").fill("42")
+    page.get_by_label("Nice classes", exact=True).fill("42")
     click_search(page)
     with_42 = [s for s in SEEDS if 42 in NICE_CLASSES[s % 4]]
     nice = field_texts(page, "nice_classes")
@@ -162,7 +162,7 @@ def test_filters_narrow_the_results(page: Page, server: Server) -> None:
 def test_more_results_keeps_the_scroll(page: Page, server: Server) -> None:
     page.add_init_script(WATCH_FORMS)
     page.goto("/")
-    page.set_input_files("input[type=file]", server.image(2))
+    page.set_input_files("#image", server.image(2))
     click_search(page)
     assert page.get_by_test_id("result").count() == 20
     more = page.get_by_role("button", name="More results")
@@ -180,7 +180,7 @@ def test_more_results_keeps_the_scroll(page: Page, server: Server) -> None:
 
 def test_record_opens_and_similar_search_is_shareable(page: Page, server: Server) -> None:
     page.goto("/")
-    page.set_input_files("input[type=file]", server.image(3))
+    page.set_input_files("#image", server.image(3))
     click_search(page)
     dialog = page.get_by_role("dialog")
 
@@ -216,7 +216,7 @@ def test_record_opens_and_similar_search_is_shareable(page: Page, server: Server
 
 def test_explanation_in_the_record(page: Page, server: Server) -> None:
     page.goto("/")
-    page.set_input_files("input[type=file]", server.image(5))
+    page.set_input_files("#image", server.image(5))
     click_search(page)
     page.get_by_test_id("result").nth(1).click()
     with page.expect_response(re.compile(r"/v1/explain$")) as answer:
@@ -231,7 +231,7 @@ def test_shared_link_restores_the_options(page: Page, server: Server) -> None:
               "&owner=Acme&k=7")
     expect(page.get_by_label("Mode")).to_have_value("shape")
     expect(page.get_by_label("Rotation tolerant")).to_be_checked()
-    expect(page.get_by_label("Nice classes")).to_have_value("9,42")
+    expect(page.get_by_label("Nice classes", exact=True)).to_have_value("9,42")
     expect(page.get_by_label("registered")).to_be_checked()
     expect(page.get_by_label("expired")).to_be_checked()
     expect(page.get_by_label("filed", exact=True)).not_to_be_checked()
@@ -240,7 +240,7 @@ def test_shared_link_restores_the_options(page: Page, server: Server) -> None:
     notice = page.locator("#image-needed")
     expect(notice).to_be_visible()  # the image cannot travel in a link
 
-    page.set_input_files("input[type=file]", server.image(0))
+    page.set_input_files("#image", server.image(0))
     expect(notice).to_be_hidden()
     body = click_search(page)
     assert body["mode"] == "shape" and body["rotation_tolerant"] is True
@@ -257,7 +257,7 @@ def test_bad_input_is_explained(page: Page, server: Server, console_errors: list
     uploads: list[str] = []
     page.on("request", lambda r: r.url.endswith("/v1/search") and uploads.append(r.url))
     page.goto("/")
-    file_input = page.locator("input[type=file]")
+    file_input = page.locator("#image")
 
     file_input.set_input_files(
         {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not a logo"})
@@ -266,7 +266,7 @@ def test_bad_input_is_explained(page: Page, server: Server, console_errors: list
     page.evaluate("""(size) => {
         const transfer = new DataTransfer();
         transfer.items.add(new File([new Uint8Array(size)], "huge.png", { type: "image/png" }));
-        const input = document.querySelector("input[type=file]");
+        const input = document.querySelector("#image");
         input.files = transfer.files;
         input.dispatchEvent(new Event("change"));
     }""", 10 * 1024 * 1024 + 1)
@@ -283,7 +283,7 @@ def test_bad_input_is_explained(page: Page, server: Server, console_errors: list
     expect(page.get_by_test_id("result")).to_have_count(0)
 
     file_input.set_input_files(server.image(6))
-    page.get_by_label("Nice classes").fill("nine")
+    page.get_by_label("Nice classes", exact=True).fill("nine")
     click_search(page)
     alert_shows(page, "Invalid input: invalid query: invalid filter")
     # the browser logs each failed request; those two were the point of this test
@@ -295,7 +295,7 @@ def test_bad_input_is_explained(page: Page, server: Server, console_errors: list
 def test_busy_or_unreachable_service(page: Page, server: Server,
                                      console_errors: list[str]) -> None:
     page.goto("/")
-    page.set_input_files("input[type=file]", server.image(8))
+    page.set_input_files("#image", server.image(8))
     page.route("**/v1/search", lambda route: route.fulfill(
         status=503, json={"detail": "too many searches at once"}))
     click_search(page)
@@ -314,7 +314,7 @@ def test_busy_or_unreachable_service(page: Page, server: Server,
 def test_phone_layout_does_not_scroll_sideways(page: Page, server: Server) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/")
-    page.set_input_files("input[type=file]", server.image(9))
+    page.set_input_files("#image", server.image(9))
     click_search(page)
     scroll_width = "document.scrollingElement.scrollWidth"
     assert page.evaluate(scroll_width) <= 390 + 1
@@ -366,3 +366,32 @@ def test_batch_without_logos_says_so(page: Page, server: Server) -> None:
     page.get_by_role("tab", name="Batch pre-check").click()
     page.get_by_role("button", name="Run pre-check").click()
     expect(page.locator("#batch-alert")).to_contain_text("Choose one or more logos")
+
+
+def test_register_view_and_admin_upload(page: Page, server: Server, tmp_path: Path) -> None:
+    """Runs last in this file: it adds a mark to the session's register."""
+    page.goto("/")
+    page.get_by_role("tab", name="Register").click()
+    expect(page.locator("#stat-marks")).to_have_text(str(len(SEEDS)))
+    expect(page.locator("#stat-index_type")).not_to_be_empty()
+    expect(page.locator("#stat-last_ingest")).not_to_have_text("never")
+    page.get_by_role("button", name="Add mark").click()
+    expect(page.locator("#upload-alert")).to_contain_text("give its id")
+
+    logo = tmp_path / "new.png"
+    logo.write_bytes(to_bytes(make_mark(4242)))
+    page.get_by_label("Mark image").set_input_files(logo)
+    page.get_by_label("Mark id").fill("NEW/4242")
+    page.get_by_label("Mark name").fill("Brand new")
+    page.get_by_label("Classes (Nice)").fill("45")
+    page.get_by_label("Mark status").select_option("filed")
+    page.get_by_role("button", name="Add mark").click()
+    expect(page.get_by_role("status").filter(has_text="Mark NEW/4242 saved")).to_be_visible()
+    expect(page.locator("#stat-marks")).to_have_text(str(len(SEEDS) + 1))
+    expect(page.locator("#register-info")).to_contain_text(f"{len(SEEDS) + 1} marks")
+
+    page.get_by_role("tab", name="Search").click()
+    page.set_input_files("#image", logo)
+    answer = click_search(page)
+    assert answer["results"][0]["id"] == "NEW/4242"
+    assert answer["results"][0]["nice_classes"] == [45]

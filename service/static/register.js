@@ -1,0 +1,57 @@
+// The register tab: what the register holds, and an upload of one mark with metadata.
+import * as api from "./api.js";
+
+const LABELS = {
+  marks: "Marks", marks_with_words: "Marks with words read", vectors: "Index vectors",
+  model_version: "Model", index_type: "Index type", risk_thresholds: "Risk thresholds",
+  last_ingest: "Last ingest", last_reindex: "Last re-index",
+};
+
+const list = (text) => text.split(",").map((v) => v.trim()).filter(Boolean);
+
+export function setUpRegister(onChange) {
+  const $ = (id) => document.getElementById(id);
+  const stats = $("register-stats");
+  const alertEl = $("upload-alert");
+
+  async function refresh() {
+    try {
+      const info = await api.registerInfo();
+      stats.replaceChildren(...Object.entries(LABELS).flatMap(([key, label]) => [
+        Object.assign(document.createElement("dt"), { textContent: label }),
+        Object.assign(document.createElement("dd"), {
+          textContent: info[key] === null ? "never" : String(info[key]), id: `stat-${key}` }),
+      ]));
+    } catch (error) {
+      stats.textContent = `Register unavailable: ${error.message}`;
+    }
+  }
+
+  $("upload-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    alertEl.textContent = "";
+    const file = $("up-image").files[0];
+    const id = $("up-id").value.trim();
+    if (!file || !id) {
+      alertEl.textContent = "Choose the mark's image and give its id.";
+      return;
+    }
+    const metadata = { id, nice_classes: list($("up-nice").value).map(Number),
+      vienna_codes: list($("up-vienna").value) };
+    for (const [key, field] of [["name", "up-name"], ["owner", "up-owner"],
+      ["status", "up-status"], ["filing_date", "up-date"]]) {
+      if ($(field).value) metadata[key] = $(field).value;
+    }
+    try {
+      const record = await api.addMark(file, metadata);
+      $("upload-done").textContent = `Mark ${record.id} saved.`;
+      await refresh();
+      onChange();
+    } catch (error) {
+      alertEl.textContent = error.message;
+    }
+  });
+
+  document.getElementById("tab-register").addEventListener("click", refresh);
+  refresh();
+}
