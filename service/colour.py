@@ -33,7 +33,11 @@ COLOUR_WEIGHT = {SearchMode.shape: 0.0, SearchMode.colour: 0.5, SearchMode.compo
 
 def colour_signature(image: Image.Image) -> np.ndarray:
     """(64,) float32, unit length."""
-    square, _ = canonical_square(image)
+    return square_colour_signature(canonical_square(image)[0])
+
+
+def square_colour_signature(square: np.ndarray) -> np.ndarray:
+    """:func:`colour_signature` of a canonical square already made."""
     small = np.asarray(Image.fromarray(square).resize((64, 64), Image.Resampling.BOX))
     q = (small.reshape(-1, 3).astype(np.int32) * BINS) // 256
     index = (q[:, 0] * BINS + q[:, 1]) * BINS + q[:, 2]

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from models.preprocess import prepare
-from service.colour import colour_signature
+from models.preprocess import canonical_square, prepare, prepare_square
+from service.colour import square_colour_signature
 from service.components import Component, split_components
 from service.images import ImageError, ImageLimits, content_hash, decode_image, make_thumbnail
 from service.ocr import TextReader, process_reader
@@ -99,14 +99,15 @@ def prepare_bytes(data: bytes, spec: PrepareSpec, digest: str | None = None) -> 
     """Decode untrusted bytes and derive everything the register stores for them."""
     decoded = decode_image(data, spec.limits)
     parts = split_components(decoded.image)
+    square, ground = canonical_square(decoded.image)
     return PreparedImage(
         content_hash=digest or content_hash(data),
         stored_bytes=decoded.stored_bytes,
         media_type=decoded.media_type,
         thumbnail=make_thumbnail(decoded.image, spec.thumbnail_size),
-        model_input=prepare(decoded.image, spec.input_size, spec.input_mode),
+        model_input=prepare_square(square, ground, spec.input_size, spec.input_mode),
         components=component_inputs(decoded.image, spec, searchable(parts)),
-        colour=colour_signature(decoded.image),
+        colour=square_colour_signature(square),
         text=process_reader().read_mark(decoded.image, parts) if spec.read_text else "",
     )
 
@@ -154,14 +155,17 @@ def query_inputs(
     image = decode_image(data, spec.limits).image
     if crop is not None:
         image = crop.apply(image)
-    parts: list[tuple[Component | None, Image.Image]] = [(None, image)]
-    parts += [(c, c.crop(image)) for c in searchable(split_components(image))]
-    views = []
-    for part, picture in parts:
+    square, ground = canonical_square(image)
+    views = [QueryView(prepare_square(square, ground, spec.input_size, spec.input_mode))]
+    if rotation_tolerant:  # the 8 views of the whole, the first being the image itself
+        views += [QueryView(prepare(v, spec.input_size, spec.input_mode))
+                  for v in dihedral_views(image)[1:]]
+    for part in searchable(split_components(image)):
+        picture = part.crop(image)
         for view in dihedral_views(picture) if rotation_tolerant else [picture]:
             views.append(QueryView(prepare(view, spec.input_size, spec.input_mode), part))
     text = reader.read_query(image) if reader is not None else ""
-    return PreparedQuery(views, colour_signature(image), text)
+    return PreparedQuery(views, square_colour_signature(square), text)
 
 
 def prepare_file(task: tuple[str, str | None, PrepareSpec]) -> FileOutcome:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
@@ -287,21 +287,16 @@ class Register:
     ) -> list[tuple[MarkRecord, int | None]]:
         """Steps 1-3 of the write order for a batch of marks."""
         previous = self.records.get_many([mark_id for mark_id, _, p, _ in items if p is not None])
-        new_images: list[NewImage | None] = []
-        for _, _, prepared, _ in items:
-            if prepared is None:
-                new_images.append(None)
-                continue
-            key = self.images.put(prepared.stored_bytes, prepared.media_type, prepared.thumbnail)
-            parts = tuple((c.kind, c.box) for c, _ in prepared.components)
-            new_images.append(NewImage(prepared.content_hash, key, prepared.media_type, parts,
-                                       prepared.colour, prepared.text))
         to_embed = []
         for _, _, prepared, _ in items:
             if prepared is not None:
                 to_embed.append(prepared.model_input)
                 to_embed.extend(model_input for _, model_input in prepared.components)
-        vectors = self.embedder.embed_prepared(to_embed) if to_embed else None
+        # the image files are written (and fsynced: disk waits, not CPU) while the model runs
+        with ThreadPoolExecutor(max_workers=1) as disk:
+            stored = disk.submit(self._store_images, [p for _, _, p, _ in items])
+            vectors = self.embedder.embed_prepared(to_embed) if to_embed else None
+            new_images = stored.result()
         results = self.records.upsert(
             (mark_id, meta, image, source)
             for (mark_id, meta, _, source), image in zip(items, new_images, strict=True)
@@ -317,6 +312,19 @@ class Register:
         self._collect_unused_images(previous.values())
         self._changed(len(items))
         return results
+
+    def _store_images(self, prepared: Sequence[PreparedImage | None]) -> list[NewImage | None]:
+        """Step 1 of the write order: the image files, before any record names them."""
+        new_images: list[NewImage | None] = []
+        for image in prepared:
+            if image is None:
+                new_images.append(None)
+                continue
+            key = self.images.put(image.stored_bytes, image.media_type, image.thumbnail)
+            parts = tuple((c.kind, c.box) for c, _ in image.components)
+            new_images.append(NewImage(image.content_hash, key, image.media_type, parts,
+                                       image.colour, image.text))
+        return new_images
 
     def _collect_unused_images(self, records: Iterable[MarkRecord]) -> None:
         """Delete stored files that no record refers to any more (images are shared)."""

@@ -56,3 +56,14 @@ def test_canonical_square_is_square_and_keeps_background() -> None:
 
 def test_rgb_mode_has_three_channels() -> None:
     assert prepare(make_mark(1), 40, "rgb").shape == (3, 40, 40)
+
+
+def test_ink_map_fast_path_equals_the_plain_formula() -> None:
+    """The OpenCV kernels give exactly the per-pixel max channel distance (background
+    truncated to whole levels, as the network was trained with)."""
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, size=(37, 53, 3), dtype=np.uint8)
+    for background in (np.array([250.5, 3.0, 128.0]), np.array([0.0, 255.0, 17.9])):
+        plain = np.abs(rgb.astype(np.int16) - background.astype(np.int16)).max(axis=2)
+        assert np.array_equal(ink_map(rgb, background), plain.astype(np.uint8))
+        assert np.array_equal(ink_map(rgb.astype(np.float32), background), plain)
