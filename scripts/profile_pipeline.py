@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from models.embedder import Embedder
-from models.preprocess import prepare
-from service.colour import colour_signature
+from models.preprocess import canonical_square, prepare, prepare_square
+from service.colour import square_colour_signature
 from service.components import split_components
 from service.images import ImageLimits, content_hash, decode_image, make_thumbnail
 from service.ocr import TextReader
@@ -63,8 +63,10 @@ def profile_ingest(files: list[Path], embedder: Embedder, reader: TextReader) ->
         image = decoded.image
         parts = clock.time("components", lambda im=image: split_components(im))
         clock.time("thumbnail", lambda im=image: make_thumbnail(im, 160))
-        clock.time("colour", lambda im=image: colour_signature(im))
-        inputs.append(clock.time("network input", lambda im=image: prepare(im, size, mode)))
+        square, ground = clock.time("canonical square", lambda im=image: canonical_square(im))
+        clock.time("colour", lambda sq=square: square_colour_signature(sq))
+        inputs.append(clock.time("network input", lambda sq=square, g=ground: prepare_square(
+            sq, g, size, mode)))
         figures = searchable(parts)
         inputs += clock.time("network input", lambda im=image, f=figures: [
             prepare(c.crop(im), size, mode) for c in f])
@@ -82,12 +84,14 @@ def profile_query(files: list[Path], embedder: Embedder, reader: TextReader) -> 
     for path in files:
         data = path.read_bytes()
         image = clock.time("decode", lambda d=data: decode_image(d, limits).image)
-        parts = clock.time("components", lambda im=image: searchable(split_components(im)))
-        views = clock.time("network input", lambda im=image, p=parts: [prepare(im, size, mode)] + [
-            prepare(c.crop(im), size, mode) for c in p])
-        clock.time("colour", lambda im=image: colour_signature(im))
+        parts = clock.time("components", lambda im=image: split_components(im))
+        square, ground = clock.time("canonical square", lambda im=image: canonical_square(im))
+        views = clock.time("network input", lambda im=image, p=parts, sq=square, g=ground: [
+            prepare_square(sq, g, size, mode)] + [prepare(c.crop(im), size, mode)
+                                                  for c in searchable(p)])
+        clock.time("colour", lambda sq=square: square_colour_signature(sq))
         clock.time("embed", lambda v=views: embedder.embed_prepared(v))
-        clock.time("OCR (detect + read)", lambda im=image: reader.read_query(im))
+        clock.time("OCR", lambda im=image, p=parts: reader.read_query(im, p))
     return clock.table(len(files), f"query stage ({len(files)} queries, before the index)")
 
 
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
             break
     embedder = Embedder(device="cpu")
     reader = TextReader()
-    reader.read_query(decode_image(files[0].read_bytes()).image)  # load the OCR models
+    reader._get_engine()  # load the OCR models before the clock starts
     embedder.embed_prepared(np.zeros((2, embedder.config.in_channels, embedder.config.input_size,
                                       embedder.config.input_size), np.uint8))
     print(profile_ingest(files, embedder, reader))

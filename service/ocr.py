@@ -4,13 +4,12 @@ The model is RapidOCR's PP-OCRv4 (Chinese and Latin), whose ONNX files ship insi
 ``rapidocr_onnxruntime`` wheel: nothing is downloaded at run time. It is loaded lazily on
 first use, so a register that never reads text pays nothing.
 
-Cost decides where it runs (2-core figures, see the README):
-
-- at ingest, only the *words* components that ``service.components`` found (or a whole
-  mark shaped like a line of words) are read, with recognition alone on the cut-out
-  line (about 40 ms each); a mark without words costs nothing;
-- for a query, detection and recognition run on the whole image, scaled to at most
-  ``det_max_side`` pixels (about 80 ms), because a query's words may sit anywhere.
+Only the *words* components that ``service.components`` found (or a whole mark shaped
+like a line of words) are read, with recognition alone on the cut-out line (about 30 ms
+a line on one core); a mark without words costs nothing. Queries are read the same way as
+the register's marks: the same words are then found on both sides, and a query costs
+30 ms a line instead of the 50 ms that detection over the whole image took (profiled with
+``scripts/profile_pipeline.py``; detection was 80 % of a query's time).
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from models.preprocess import INK_THRESHOLD, background_colour, ink_map
-from service.components import Component
+from service.components import Component, split_components
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +42,8 @@ class ReadText:
 class TextReader:
     """OCR of marks and queries; one per register (or per ingest worker process)."""
 
-    def __init__(self, min_confidence: float = 0.6, det_max_side: int = 320) -> None:
+    def __init__(self, min_confidence: float = 0.6) -> None:
         self.min_confidence = min_confidence
-        self.det_max_side = det_max_side
         self._engine: Any = None
         self._lock = threading.Lock()
 
@@ -54,28 +52,29 @@ class TextReader:
             from rapidocr_onnxruntime import RapidOCR  # heavy import, only when used
 
             # one thread per session: ingest already runs one worker per core
-            self._engine = RapidOCR(
-                intra_op_num_threads=1, inter_op_num_threads=1,
-                det_limit_side_len=self.det_max_side, det_limit_type="max",
-            )
+            self._engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
         return self._engine
 
-    def _run(self, image: Image.Image, detect: bool) -> list[ReadText]:
+    def _read_line(self, image: Image.Image) -> list[ReadText]:
+        """Recognition alone on an image that is one line of words."""
         bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
         with self._lock:
             engine = self._get_engine()
-            found, _ = engine(bgr, use_det=detect, use_cls=detect, use_rec=True)
+            found, _ = engine(bgr, use_det=False, use_cls=False, use_rec=True)
         lines = []
         for item in found or []:
-            text, confidence = (item[1], item[2]) if detect else (item[0], item[1])
+            text, confidence = item[0], item[1]
             text = str(text).strip()
             if text and float(confidence) >= self.min_confidence:
                 lines.append(ReadText(text, float(confidence)))
         return lines
 
-    def read_query(self, image: Image.Image) -> str:
-        """All the text in a query image (detection, then recognition)."""
-        return " ".join(line.text for line in self._run(image, detect=True))
+    def read_query(self, image: Image.Image, components: list[Component] | None = None) -> str:
+        """The words of a query image, read as a mark's are (components split here unless
+        given)."""
+        if components is None:
+            components = split_components(image)
+        return self.read_mark(image, components)
 
     def read_mark(self, image: Image.Image, components: list[Component]) -> str:
         """The verbal element of a mark: its words components, or the whole mark when it
@@ -83,10 +82,9 @@ class TextReader:
         lines: list[str] = []
         for part in components:
             if part.kind == "words":
-                lines += [line.text for line in self._run(part.crop(image, pad=0.08),
-                                                          detect=False)]
+                lines += [line.text for line in self._read_line(part.crop(image, pad=0.08))]
         if not components and _looks_like_a_line(image):
-            lines += [line.text for line in self._run(image, detect=False)]
+            lines += [line.text for line in self._read_line(image)]
         return " ".join(lines)
 
 

@@ -160,11 +160,12 @@ def query_inputs(
     if rotation_tolerant:  # the 8 views of the whole, the first being the image itself
         views += [QueryView(prepare(v, spec.input_size, spec.input_mode))
                   for v in dihedral_views(image)[1:]]
-    for part in searchable(split_components(image)):
+    parts = split_components(image)
+    for part in searchable(parts):
         picture = part.crop(image)
         for view in dihedral_views(picture) if rotation_tolerant else [picture]:
             views.append(QueryView(prepare(view, spec.input_size, spec.input_mode), part))
-    text = reader.read_query(image) if reader is not None else ""
+    text = reader.read_query(image, parts) if reader is not None else ""
     return PreparedQuery(views, square_colour_signature(square), text)
 
 
