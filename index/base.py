@@ -18,6 +18,11 @@ class IndexMismatchError(RuntimeError):
     """The index on disk was made by another model (or dimension) than the one loaded."""
 
 
+class IndexIncompleteError(IndexMismatchError):
+    """A file the index on disk needs is missing or short; like a model mismatch, only a
+    re-index makes it usable again."""
+
+
 @dataclass
 class IndexInfo:
     """What is stored with an index so it is never mixed with another model's vectors."""
@@ -53,3 +58,7 @@ class VectorStore(Protocol):
     def ids(self) -> np.ndarray: ...
 
     def save(self, path: Path) -> None: ...
+
+
+class VectorNotFound(KeyError, RuntimeError):
+    """No vector with that id (a KeyError, and a RuntimeError as FAISS raised before)."""
