@@ -33,6 +33,11 @@ test: install browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
+# Ingest, HTTP queries at 10k/100k/1M marks, index types; about 20 min on 2 cores.
+# Writes var/bench/results.{json,md}; the README shows the latest table.
+bench: install
+	$(BIN)/python -m scripts.bench --out $(DATA_DIR)/bench
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check . || true

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from pydantic import ByteSize, TypeAdapter, ValidationError
 from tqdm import tqdm
 
 from service.colour import SearchMode
 from service.query import Crop, QueryError, SearchOptions, parse_filters
-from service.settings import DeviceChoice, Settings
+from service.settings import DeviceChoice, IndexChoice, Settings
 
 if TYPE_CHECKING:  # the register (and torch) load lazily so that --help stays fast
     from service.register import Register, SearchResult
@@ -355,15 +356,39 @@ def remove(
 
 
 @app.command()
-def reindex(ctx: typer.Context) -> None:
+def reindex(
+    ctx: typer.Context,
+    index: Annotated[
+        IndexChoice | None, typer.Option(
+            "--index", help="auto (exact below ~200k marks, compressed above or when over the "
+            "memory budget), flat, ivfpq or hnsw; default: TMSEARCH_INDEX or auto.")
+    ] = None,
+    memory_budget: Annotated[
+        str | None, typer.Option("--memory-budget",
+                                 help="Memory the index may take, e.g. 2GB or 512MiB.")
+    ] = None,
+) -> None:
     """Re-embed every stored mark with the current model into a new index, then swap."""
+    budget = None
+    if memory_budget is not None:
+        try:
+            budget = int(TypeAdapter(ByteSize).validate_python(memory_budget))
+        except ValidationError as exc:
+            _err(f"--memory-budget {memory_budget!r} is not a size such as 2GB or 512MiB")
+            raise typer.Exit(2) from exc
     register = _open(ctx)
     try:
         with tqdm(total=register.records.count(), unit="mark", desc="reindex") as bar:
-            done = register.reindex(lambda n, _total: bar.update(n - bar.n))
+            done = register.reindex(lambda n, _total: bar.update(n - bar.n), index=index,
+                                    memory_budget=budget)
+        kind = register.store.info.kind
+    except ValueError as exc:  # an index kind over the memory budget
+        _err(str(exc))
+        raise typer.Exit(2) from exc
     finally:
         register.close()
-    typer.echo(f"re-indexed {done} marks with model {register.embedder.version}")
+    typer.echo(f"re-indexed {done} marks with model {register.embedder.version} "
+               f"into a {kind} index")
 
 
 @app.command()
@@ -443,3 +468,7 @@ def demo(
         f"demo register: added {summary.added}, updated {summary.updated}, skipped "
         f"{summary.skipped}, failed {summary.failed} in {summary.seconds:.1f} s"
     )
+
+
+if __name__ == "__main__":  # python -m service.cli, as the tmsearch script
+    app()

@@ -37,6 +37,7 @@ import numpy as np
 from PIL import Image
 
 from index.base import IndexInfo, IndexMismatchError
+from index.choice import choose_index
 from index.faiss_store import FaissStore
 from models.embedder import Embedder
 from models.preprocess import prepare
@@ -81,6 +82,10 @@ RECORDS_FILE = "records.sqlite3"
 
 class MarkNotFound(KeyError):
     """No mark with that id."""
+
+
+class ReindexRunning(RuntimeError):
+    """A re-index was asked for while one runs."""
 
 
 @dataclass
@@ -177,6 +182,8 @@ class Register:
         self.reader = TextReader() if settings.read_text else None
         self._write_lock = threading.RLock()
         self._dirty = 0
+        # (operation, ids, vectors) applied while a re-index runs, replayed before its swap
+        self._reindex_log: list[tuple[str, np.ndarray, np.ndarray | None]] | None = None
         self.index_error: IndexMismatchError | None = None
         self.store = self._load_store()
         if self.index_error is None:
@@ -304,11 +311,11 @@ class Register:
         replaced = [old for _, old in results if old is not None]
         replaced += [c.vector_id for old in previous.values() for c in old.components]
         if replaced:
-            self.store.remove(replaced)
+            self._index_remove(replaced)
         if vectors is not None:
             ids = [v for (rec, _), img in zip(results, new_images, strict=True) if img
                    for v in rec.all_vector_ids()]
-            self.store.add(np.array(ids, dtype=np.int64), vectors)
+            self._index_add(np.array(ids, dtype=np.int64), vectors)
         self._collect_unused_images(previous.values())
         self._changed(len(items))
         return results
@@ -354,7 +361,7 @@ class Register:
         with self._write_lock:
             self._require_index()
             removed = self.records.delete(list(dict.fromkeys(mark_ids)))
-            self.store.remove(v for r in removed for v in r.all_vector_ids())
+            self._index_remove(v for r in removed for v in r.all_vector_ids())
             self._collect_unused_images(removed)
             if removed:
                 self.save_index()
@@ -688,31 +695,86 @@ class Register:
         return explain_pair(self.embedder, query, result)
 
     # -- maintenance --------------------------------------------------------------------
-    def reindex(self, on_progress: Callable[[int, int], None] | None = None) -> int:
-        """Re-embed every stored mark with the current model into a new index, then swap.
+    def reindex(self, on_progress: Callable[[int, int], None] | None = None,
+                index: str | None = None, memory_budget: int | None = None) -> int:
+        """Re-embed every stored mark with the current model into a new index of the kind
+        that ``index`` (default: the settings') and the memory budget call for, then swap.
 
-        Searches keep using the old index until the new one is complete and saved.
+        Nothing waits for it: searches use the old index until the swap, and marks added,
+        updated or removed meanwhile go to the old index and to a log that is replayed on
+        the new one before the swap. The swap is one assignment under the write lock, after
+        the new index is saved, so no query ever sees a half-built index.
         """
         with self._write_lock:
+            if self._reindex_log is not None:
+                raise ReindexRunning("a re-index is already running")
+            self._reindex_log = []
             total = self.records.count()
-            fresh = FaissStore(self._expected_info())
-            done = 0
+        vectors_file = self.index_path.with_name("reindex-vectors.f32")
+        try:
+            ids, done = self._embed_all(vectors_file, total, on_progress)
+            vectors = (np.memmap(vectors_file, np.float32, "r").reshape(-1, self.embedder.dim)
+                       if len(ids) else np.empty((0, self.embedder.dim), np.float32))
+            plan = choose_index(len(ids), self.embedder.dim,
+                                memory_budget or self.settings.memory_budget,
+                                index or self.settings.index)
+            info = replace(self._expected_info(), kind=plan.kind, params=plan.params)
+            fresh = FaissStore.build(info, ids, vectors, workdir=self.index_path.parent)
+            del vectors
+            with self._write_lock:
+                for operation, op_ids, op_vectors in self._reindex_log:
+                    if operation == "add":
+                        fresh.add(op_ids, op_vectors)
+                    else:
+                        fresh.remove(op_ids.tolist())
+                fresh.save(self.index_path)
+                self.store = fresh
+                self.index_error = None
+                self._dirty = 0
+                self.records.set_meta("last_reindex",
+                                      datetime.now(UTC).isoformat(timespec="seconds"))
+        finally:
+            with self._write_lock:
+                self._reindex_log = None
+            vectors_file.unlink(missing_ok=True)
+        return done
+
+    def _embed_all(self, vectors_file: Path, total: int,
+                   on_progress: Callable[[int, int], None] | None) -> tuple[np.ndarray, int]:
+        """Every stored mark's vectors, written to ``vectors_file`` (memory stays bounded
+        whatever the register's size); returns their ids and the number of marks."""
+        ids: list[np.ndarray] = []
+        done = 0
+        vectors_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(vectors_file, "wb") as out:
             for batch in _batched(self.records.iter_all(), self.settings.batch_size):
-                ids, inputs = [], []
+                batch_ids, inputs = [], []
                 for record in batch:
-                    for vector_id, model_input in self._stored_inputs(record):
-                        ids.append(vector_id)
-                        inputs.append(model_input)
-                fresh.add(np.array(ids, dtype=np.int64), self.embedder.embed_prepared(inputs))
+                    try:
+                        for vector_id, model_input in self._stored_inputs(record):
+                            batch_ids.append(vector_id)
+                            inputs.append(model_input)
+                    except Exception:  # noqa: BLE001 - an unreadable image is left out;
+                        continue  # `reconcile` reports it
+                if inputs:
+                    out.write(self.embedder.embed_prepared(inputs).tobytes())
+                    ids.append(np.array(batch_ids, dtype=np.int64))
                 done += len(batch)
                 if on_progress:
                     on_progress(done, total)
-            fresh.save(self.index_path)
-            self.store = fresh
-            self.index_error = None
-            self._dirty = 0
-            self.records.set_meta("last_reindex", datetime.now(UTC).isoformat(timespec="seconds"))
-        return done
+        return (np.concatenate(ids) if ids else np.empty(0, np.int64)), done
+
+    def _index_add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add to the live index, and to the log of a running re-index."""
+        self.store.add(ids, vectors)
+        if self._reindex_log is not None:
+            self._reindex_log.append(("add", ids, vectors))
+
+    def _index_remove(self, ids: Iterable[int]) -> int:
+        arr = np.fromiter(ids, dtype=np.int64)
+        if self._reindex_log is not None:
+            self._reindex_log.append(("remove", arr, None))
+        return self.store.remove(arr.tolist())
 
     def stats(self) -> dict[str, Any]:
         on_disk = None
@@ -727,6 +789,7 @@ class Register:
             "model_trained": bool(self.embedder.meta.get("trained", False)),
             "index_model_version": on_disk or self.store.info.model_version,
             "index_type": self.store.info.kind,
+            "index": {k: v for k, v in self.store.describe().items() if k != "kind"},
             "dim": self.embedder.dim,
             "device": str(self.embedder.device),
             "needs_reindex": self.index_error is not None,

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ByteSize, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DeviceChoice = Literal["auto", "cpu", "cuda"]
+IndexChoice = Literal["auto", "flat", "ivfpq", "hnsw"]
 
 
 class Settings(BaseSettings):
@@ -44,6 +45,12 @@ class Settings(BaseSettings):
     read_text: bool = Field(
         True, description="Read verbal elements with OCR at ingest and in query images."
     )
+    index: IndexChoice = Field(
+        "auto", description="Index type built by reindex: auto (by size and memory budget), "
+        "flat (exact), ivfpq (compressed) or hnsw (graph).")
+    memory_budget: ByteSize | None = Field(
+        None, description="Bytes the index may take in memory (auto picks a kind "
+        "that fits); none: no limit.")
     index_save_every: int = Field(
         5000, ge=1, description="Persist the index after this many changes while ingesting."
     )

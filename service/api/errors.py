@@ -9,7 +9,7 @@ from index.base import IndexMismatchError
 from service.images import ImageError
 from service.metadata import MetadataError
 from service.query import QueryError
-from service.register import MarkNotFound
+from service.register import MarkNotFound, ReindexRunning
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -28,6 +28,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MarkNotFound)
     async def _missing(_: Request, exc: MarkNotFound) -> JSONResponse:
         return JSONResponse({"detail": f"no mark with id {exc.args[0]!r}"}, status_code=404)
+
+    @app.exception_handler(ReindexRunning)
+    async def _reindexing(_: Request, exc: ReindexRunning) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(IndexMismatchError)
     async def _mismatch(_: Request, exc: IndexMismatchError) -> JSONResponse:

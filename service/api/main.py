@@ -10,9 +10,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from models.embedder import Embedder
-from service.api import explain, health, marks, pages, register_info, reports, search
+from service.api import explain, health, marks, pages, register_info, reindex, reports, search
 from service.api.errors import install_error_handlers
 from service.register import Register
+from service.reindex_job import ReindexJob
 from service.report_jobs import ReportJobs
 from service.settings import Settings
 
@@ -27,9 +28,11 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.state.settings = settings
         app.state.register = register
         app.state.reports = ReportJobs(register, settings.resolved_data_dir / "reports")
+        app.state.reindex = ReindexJob(register)
         try:
             yield
         finally:
+            await run_in_threadpool(app.state.reindex.wait)
             await run_in_threadpool(app.state.reports.close)
             await run_in_threadpool(register.close)
 
@@ -45,6 +48,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(marks.router)
     app.include_router(reports.router)
     app.include_router(register_info.router)
+    app.include_router(reindex.router)
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

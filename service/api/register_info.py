@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +20,8 @@ class RegisterOut(BaseModel):
     model_version: str
     model_trained: bool
     index_type: str
+    index: dict[str, Any] = Field(
+        default_factory=dict, description="The index's parameters, size and memory.")
     needs_reindex: bool
     risk_thresholds: str
     last_ingest: str | None = None
