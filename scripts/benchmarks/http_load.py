@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,7 +112,9 @@ def load(url: str, images: Sequence[bytes], concurrency: int, seconds: float, k:
                         random.Random(seed + i)) for i in range(concurrency)))
             return latencies, errors, time.perf_counter() - started
 
-    latencies, errors, wall = asyncio.run(run())
+    # a thread of its own: the caller may already run an event loop (pytest-playwright)
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        latencies, errors, wall = thread.submit(asyncio.run, run()).result()
     return {"concurrency": concurrency, "requests": len(latencies), "errors": len(errors),
             "qps": len(latencies) / wall, **percentiles_ms(latencies),
             "first_error": errors[0] if errors else ""}
