@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -78,11 +79,8 @@ def reference_query_ms(image: bytes, repeats: int = 20) -> float:
 
     import torch
     from PIL import Image
-    from torchvision import models, transforms
 
-    net = models.resnet50(weights=None).eval()
-    prep = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224),
-                               transforms.ToTensor()])
+    net, prep = ingest.reference_model()
     times = []
     with torch.inference_mode():
         for _ in range(repeats):
@@ -245,8 +243,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     base = args.out / "base"  # the real register every size is grown from
     if base.exists():
-        import shutil
-
         shutil.rmtree(base)
     _ingest_base(every, base)
     results["registers"], results["index_types"] = [], []
@@ -267,8 +263,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                                       kinds, 50 if args.quick else 200,
                                                       built=built)
         del ids, vectors, built
-        import shutil
-
         shutil.rmtree(target)
     results["targets"] = targets(results)
     table = markdown(results)

@@ -726,7 +726,7 @@ class Register:
                     if operation == "add":
                         fresh.add(op_ids, op_vectors)
                     else:
-                        fresh.remove(op_ids.tolist())
+                        fresh.remove(op_ids)
                 fresh.save(self.index_path)
                 self.store = fresh
                 self.index_error = None
@@ -774,7 +774,7 @@ class Register:
         arr = np.fromiter(ids, dtype=np.int64)
         if self._reindex_log is not None:
             self._reindex_log.append(("remove", arr, None))
-        return self.store.remove(arr.tolist())
+        return self.store.remove(arr)
 
     def stats(self) -> dict[str, Any]:
         on_disk = None

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,18 +55,30 @@ def ours(files: Sequence[Path], workers: int = 2, read_text: bool = True) -> dic
             "vectors_per_mark": vectors / max(1, summary.added)}
 
 
+def reference_model() -> tuple[Any, Any]:
+    """The peer stack's embedder: a torchvision ResNet-50 without its classifier (random
+    weights: nothing may be downloaded, and weights do not change the cost) and its usual
+    ImageNet preprocessing. Ingest and query references both use it."""
+    import torch
+    from torchvision import models, transforms
+
+    net = models.resnet50(weights=None)
+    net.fc = torch.nn.Identity()
+    transform = transforms.Compose([
+        transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
+        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+    ])
+    return net.eval(), transform
+
+
 def reference(files: Sequence[Path], workers: int = 2, batch_size: int = 32) -> dict[str, float]:
     """Marks per second of the plain torchvision ResNet-50 pipeline on ``files``."""
     import faiss
     import torch
     from PIL import Image
     from torch.utils.data import DataLoader, Dataset
-    from torchvision import models, transforms
 
-    transform = transforms.Compose([
-        transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
-        transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
-    ])
+    net, transform = reference_model()
 
     class Files(Dataset):
         def __len__(self) -> int:
@@ -75,9 +88,6 @@ def reference(files: Sequence[Path], workers: int = 2, batch_size: int = 32) -> 
             with Image.open(files[i]) as im:
                 return transform(im.convert("RGB"))
 
-    net = models.resnet50(weights=None)
-    net.fc = torch.nn.Identity()
-    net.eval()
     index = faiss.IndexFlatIP(2048)
     loader = DataLoader(Files(), batch_size=batch_size, num_workers=workers,
                         persistent_workers=False)
