@@ -29,7 +29,6 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ from service.explain import Explanation
 from service.explain import explain as explain_pair
 from service.image_store import ImageStore
 from service.images import ImageLimits, decode_image
+from service.ingest_ledger import IngestLedger
 from service.matching import COMPONENT_MARGIN, crowding, crowding_penalty
 from service.metadata import MarkMetadata, MetadataError, read_metadata_file
 from service.ocr import TextReader
@@ -57,11 +57,13 @@ from service.pipeline import (
     PrepareSpec,
     QueryView,
     component_inputs,
+    embed_prepared_images,
     iter_image_files,
     map_in_chunks,
     mark_id_for,
     prepare_bytes,
     query_inputs,
+    worker_pool,
 )
 from service.query import QueryError, SearchOptions
 from service.records import ComponentRecord, MarkRecord, NewImage, RecordStore
@@ -134,6 +136,16 @@ class IngestEvent:
     mark_id: str | None
     outcome: str  # added | updated | skipped | failed
     message: str | None = None
+
+
+@dataclass(frozen=True)
+class IngestTask:
+    """One file of an ingest: where it is, the mark it becomes and its metadata row."""
+
+    path: str
+    rel: str  # relative to the ingested folder, POSIX separators
+    mark_id: str
+    metadata: MarkMetadata | MetadataError | None = None
 
 
 @dataclass
@@ -294,16 +306,14 @@ class Register:
     ) -> list[tuple[MarkRecord, int | None]]:
         """Steps 1-3 of the write order for a batch of marks."""
         previous = self.records.get_many([mark_id for mark_id, _, p, _ in items if p is not None])
-        to_embed = []
-        for _, _, prepared, _ in items:
-            if prepared is not None:
-                to_embed.append(prepared.model_input)
-                to_embed.extend(model_input for _, model_input in prepared.components)
-        # the image files are written (and fsynced: disk waits, not CPU) while the model runs
+        prepared = [p for _, _, p, _ in items if p is not None]
+        # the image files are written (and fsynced: disk waits, not CPU) while the model
+        # runs on what the workers did not embed
         with ThreadPoolExecutor(max_workers=1) as disk:
             stored = disk.submit(self._store_images, [p for _, _, p, _ in items])
-            vectors = self.embedder.embed_prepared(to_embed) if to_embed else None
+            embed_prepared_images(self.embedder, prepared)
             new_images = stored.result()
+        vectors = np.concatenate([p.vectors for p in prepared]) if prepared else None
         results = self.records.upsert(
             (mark_id, meta, image, source)
             for (mark_id, meta, _, source), image in zip(items, new_images, strict=True)
@@ -322,14 +332,16 @@ class Register:
 
     def _store_images(self, prepared: Sequence[PreparedImage | None]) -> list[NewImage | None]:
         """Step 1 of the write order: the image files, before any record names them."""
+        present = [image for image in prepared if image is not None]
+        keys = iter(self.images.put_many(
+            [(image.stored_bytes, image.media_type, image.thumbnail) for image in present]))
         new_images: list[NewImage | None] = []
         for image in prepared:
             if image is None:
                 new_images.append(None)
                 continue
-            key = self.images.put(image.stored_bytes, image.media_type, image.thumbnail)
             parts = tuple((c.kind, c.box) for c, _ in image.components)
-            new_images.append(NewImage(image.content_hash, key, image.media_type, parts,
+            new_images.append(NewImage(image.content_hash, next(keys), image.media_type, parts,
                                        image.colour, image.text))
         return new_images
 
@@ -373,112 +385,122 @@ class Register:
         metadata_file: Path | None = None,
         on_event: Callable[[IngestEvent], None] | None = None,
     ) -> IngestSummary:
-        """Add or update every image under ``folder``; unchanged files are skipped."""
+        """Add or update every image under ``folder``; unchanged files are skipped.
+
+        Streams: the folder is walked lazily, a chunk of files at a time is prepared in
+        the worker processes while the previous one is embedded and written, and what
+        the run must remember (metadata rows, mark ids claimed) is kept on disk by an
+        :class:`IngestLedger`, so memory does not grow with the folder. Every chunk is
+        committed as it goes: an interrupted ingest, run again, skips what it wrote.
+        """
         started = time.perf_counter()
         summary = IngestSummary()
         emit = on_event or (lambda _e: None)
         folder = folder.resolve()
         if not folder.is_dir():
             raise FileNotFoundError(f"not a folder: {folder}")
-        # A file whose metadata row is invalid fails as a whole (it is not ingested under a
-        # path-derived id, which would leave a duplicate once the row is corrected).
-        metadata: dict[str, MarkMetadata | MetadataError] = {}
-        if metadata_file is not None:
-            for file, meta in read_metadata_file(metadata_file):
-                if isinstance(meta, MetadataError) and file.startswith("<"):
-                    summary.count("failed")
-                    summary.failures.append((file, str(meta)))
-                    emit(IngestEvent(file, None, "failed", str(meta)))
-                else:
-                    metadata[file] = meta
-        with self._write_lock:
-            self._require_index()
-            seen: set[str] = set()
-            seen_files: set[str] = set()
-            executor = self._executor()
-            try:
-                tasks = self._tasks(folder, metadata)
-                chunks = _batched(tasks, self.settings.ingest_chunk)  # bounded memory
-                for outcomes, ids in self._prepared(chunks, executor):
-                    seen_files.update(rel for rel, _ in ids)
-                    self._apply_chunk(outcomes, ids, metadata, seen, summary, emit)
-            finally:
-                if executor is not None:
-                    executor.shutdown(cancel_futures=True)
-                self.save_index()
-            for file, meta in metadata.items():
-                if isinstance(meta, MetadataError) and file not in seen_files:
-                    message = f"{meta} (and no such image under {folder})"
+        with IngestLedger() as ledger:
+            if metadata_file is not None:
+                ledger.load_metadata(self._metadata_rows(metadata_file, summary, emit))
+            with self._write_lock:
+                self._require_index()
+                executor, spec = self._ingest_workers()
+                try:
+                    files = ((str(p), p.relative_to(folder).as_posix())
+                             for p in iter_image_files(folder))
+                    chunks = _batched(files, self.settings.ingest_chunk)  # bounded memory
+                    for outcomes, tasks in self._prepared(chunks, folder, ledger, spec,
+                                                          executor):
+                        self._apply_chunk(outcomes, tasks, ledger, summary, emit)
+                finally:
+                    if executor is not None:
+                        executor.shutdown(cancel_futures=True)
+                    self.save_index()
+                for file, error in ledger.unseen_errors():
+                    message = f"{error} (and no such image under {folder})"
                     summary.count("failed")
                     summary.failures.append((file, message))
                     emit(IngestEvent(file, None, "failed", message))
-            self.records.set_meta("last_ingest", datetime.now(UTC).isoformat(timespec="seconds"))
+                self.records.set_meta("last_ingest",
+                                      datetime.now(UTC).isoformat(timespec="seconds"))
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _executor(self) -> ProcessPoolExecutor | None:
-        if self.settings.workers <= 0:
-            return None
-        return ProcessPoolExecutor(self.settings.workers, mp_context=get_context("spawn"))
+    @staticmethod
+    def _metadata_rows(
+        metadata_file: Path, summary: IngestSummary, emit: Callable[[IngestEvent], None]
+    ) -> Iterator[tuple[str, MarkMetadata | MetadataError]]:
+        """The metadata file's rows by file. A row without a file is reported here; a
+        file whose row is invalid fails as a whole when it is met (it is not ingested
+        under a path-derived id, which would leave a duplicate once the row is fixed)."""
+        for file, meta in read_metadata_file(metadata_file):
+            if isinstance(meta, MetadataError) and file.startswith("<"):
+                summary.count("failed")
+                summary.failures.append((file, str(meta)))
+                emit(IngestEvent(file, None, "failed", str(meta)))
+            else:
+                yield file, meta
 
-    def _tasks(
-        self, folder: Path, metadata: dict[str, MarkMetadata | MetadataError]
-    ) -> Iterator[tuple[str, str, str]]:
-        for path in iter_image_files(folder):
-            rel = path.relative_to(folder).as_posix()
-            meta = metadata.get(rel)
-            given = meta.id if isinstance(meta, MarkMetadata) else None
-            mark_id = given or mark_id_for(path, folder)
-            yield str(path), rel, mark_id
+    def _ingest_workers(self) -> tuple[ProcessPoolExecutor | None, PrepareSpec]:
+        """Decode workers and what they do. On a CPU they embed too, one model thread
+        each: the main process embedding beside them made the two fight for the cores
+        (its batches ran 5x slower). With a GPU the register embeds in large batches."""
+        if self.settings.workers <= 0:
+            return None, self.spec
+        on_cpu = self.embedder.device.type == "cpu"
+        spec = replace(self.spec, embed_with=str(self.embedder.weights_path)) if on_cpu \
+            else self.spec
+        return worker_pool(self.settings.workers), spec
 
     def _prepared(
-        self, chunks: Iterator[list[tuple[str, str, str]]], executor: ProcessPoolExecutor | None
-    ) -> Iterator[tuple[list[FileOutcome], list[tuple[str, str]]]]:
-        """Look up known hashes per chunk, then prepare the chunk in the workers."""
-        id_chunks: list[list[tuple[str, str]]] = []
+        self, chunks: Iterator[list[tuple[str, str]]], folder: Path, ledger: IngestLedger,
+        spec: PrepareSpec, executor: ProcessPoolExecutor | None,
+    ) -> Iterator[tuple[list[FileOutcome], list[IngestTask]]]:
+        """Per chunk of ``(path, relative path)``: its metadata rows, mark ids and known
+        content hashes, then the chunk prepared in the workers."""
+        task_chunks: list[list[IngestTask]] = []
 
         def work() -> Iterator[list[tuple[str, str | None, PrepareSpec]]]:
             for chunk in chunks:
-                known = self.records.get_many([mark_id for _, _, mark_id in chunk])
-                id_chunks.append([(rel, mark_id) for _, rel, mark_id in chunk])
-                yield [
-                    (path, known[m].content_hash if m in known else None, self.spec)
-                    for path, _, m in chunk
-                ]
+                rows = ledger.metadata_for([rel for _, rel in chunk])
+                tasks = [IngestTask(path, rel, _given_id(rows.get(rel))
+                                    or mark_id_for(Path(path), folder), rows.get(rel))
+                         for path, rel in chunk]
+                known = self.records.get_many([t.mark_id for t in tasks])
+                task_chunks.append(tasks)
+                yield [(t.path, known[t.mark_id].content_hash if t.mark_id in known else None,
+                        spec) for t in tasks]
 
         for outcomes in map_in_chunks(work(), executor):
-            yield outcomes, id_chunks.pop(0)
+            yield outcomes, task_chunks.pop(0)
 
     def _apply_chunk(
         self,
         outcomes: list[FileOutcome],
-        ids: list[tuple[str, str]],
-        metadata: dict[str, MarkMetadata | MetadataError],
-        seen: set[str],
+        tasks: list[IngestTask],
+        ledger: IngestLedger,
         summary: IngestSummary,
         emit: Callable[[IngestEvent], None],
     ) -> None:
-        existing = self.records.get_many([mark_id for _, mark_id in ids])
+        existing = self.records.get_many([t.mark_id for t in tasks])
         batch: list[tuple[str, MarkMetadata, PreparedImage | None, str | None]] = []
         batch_rel: list[str] = []
-        for outcome, (rel, mark_id) in zip(outcomes, ids, strict=True):
-            if mark_id in seen:
-                message = f"another file in this ingest already has mark id {mark_id!r}"
+        for outcome, task in zip(outcomes, tasks, strict=True):
+            rel, mark_id, row = task.rel, task.mark_id, task.metadata
+
+            def fail(message: str, rel: str = rel, mark_id: str = mark_id) -> None:
                 summary.count("failed")
                 summary.failures.append((rel, message))
                 emit(IngestEvent(rel, mark_id, "failed", message))
+
+            if not ledger.claim(mark_id):
+                fail(f"another file in this ingest already has mark id {mark_id!r}")
                 continue
-            seen.add(mark_id)
-            row = metadata.get(rel)
             if isinstance(row, MetadataError):
-                summary.count("failed")
-                summary.failures.append((rel, str(row)))
-                emit(IngestEvent(rel, mark_id, "failed", f"invalid metadata row: {row}"))
+                fail(f"invalid metadata row: {row}")
                 continue
             if outcome.error is not None:
-                summary.count("failed")
-                summary.failures.append((rel, outcome.error))
-                emit(IngestEvent(rel, mark_id, "failed", outcome.error))
+                fail(outcome.error)
                 continue
             old = existing.get(mark_id)
             meta = row
@@ -798,6 +820,10 @@ class Register:
             "last_ingest": self.records.get_meta("last_ingest"),
             "last_reindex": self.records.get_meta("last_reindex"),
         }
+
+
+def _given_id(row: MarkMetadata | MetadataError | None) -> str | None:
+    return row.id if isinstance(row, MarkMetadata) else None
 
 
 def _same_metadata(a: MarkMetadata, b: MarkMetadata) -> bool:

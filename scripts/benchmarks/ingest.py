@@ -30,7 +30,7 @@ def real_marks(folder: Path, count: int) -> list[Path]:
         shutil.rmtree(folder, ignore_errors=True)
         write_demo_folder(folder, limit=count)
         asked.write_text(str(count))
-    return list(iter_image_files(images))[:count]
+    return sorted(iter_image_files(images))[:count]
 
 
 def ours(files: Sequence[Path], workers: int = 2, read_text: bool = True) -> dict[str, float]:

@@ -278,3 +278,32 @@ def test_file_with_an_invalid_metadata_row_fails_whole_and_no_duplicate_later(
     summary, _ = ingest(register, tmp_path / "in", meta)
     assert (summary.added, summary.skipped, summary.failed) == (1, 2, 0)
     assert sorted(r.id for r in register.records.iter_all()) == ["TM-1", "mark-0", "mark-2"]
+
+
+def test_ingest_walks_the_folder_lazily_a_chunk_at_a_time(
+    settings: Settings, embedder: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first marks are written before the walk has gone past the next chunk: a
+    folder is never listed up front, so memory is bounded by the chunk, not the folder."""
+    import service.register as register_module
+
+    write_marks(tmp_path / "in", range(30))
+    walked: list[Path] = []
+    real_walk = register_module.iter_image_files
+
+    def counting_walk(folder: Path):
+        for path in real_walk(folder):
+            walked.append(path)
+            yield path
+
+    monkeypatch.setattr(register_module, "iter_image_files", counting_walk)
+    walked_at_first_write: list[int] = []
+
+    def on_event(event: IngestEvent) -> None:
+        if event.outcome == "added" and not walked_at_first_write:
+            walked_at_first_write.append(len(walked))
+
+    with Register(settings.model_copy(update={"ingest_chunk": 4}), embedder) as register:
+        summary = register.ingest_folder(tmp_path / "in", on_event=on_event)
+    assert summary.added == 30 and len(walked) == 30
+    assert walked_at_first_write[0] <= 2 * 4  # this chunk and at most the next in flight
