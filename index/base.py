@@ -52,7 +52,8 @@ class VectorStore(Protocol):
     def remove(self, ids: Iterable[int]) -> int: ...
 
     def search(
-        self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+        self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None, *,
+        excluded_ids: np.ndarray | None = None,
     ) -> SearchHits: ...
 
     def ids(self) -> np.ndarray: ...

@@ -11,6 +11,11 @@ Filters: ``allowed_ids`` restricts the search inside FAISS. An approximate index
 fewer than ``k`` allowed vectors when the allowed set is small, so a small allowed set is
 scored exactly, and any query that still comes back short is re-scored exactly over the
 allowed (or all) ids: ``k`` hits come back whenever ``k`` allowed vectors exist.
+
+Exclusions: ``excluded_ids`` (the unpublished marks a public search must not see) are
+few next to the register. Up to ``OVERFETCH_MAX`` of them, the search asks for ``k`` more
+hits than there are excluded ids and drops them, which still leaves the ``k`` best
+others of an exact search; beyond that they are turned into an allowed set.
 """
 
 from __future__ import annotations
@@ -27,13 +32,14 @@ import numpy as np
 from index import fileformat
 from index.base import IndexInfo, IndexMismatchError, SearchHits
 from index.choice import MIN_TRAIN, default_params, ivf_nlist
-from index.engine import Engine, exact_top_k
+from index.engine import Engine, exact_top_k, top_k
 from index.flat import FlatEngine
 from index.hnsw import HnswEngine
 from index.ivfpq import IvfPqEngine
 
 INDEX_FILE = "vectors.tmsi"
 EXACT_FILTER_MAX = 4096  # allowed sets up to this size are scored exactly (fast and exact)
+OVERFETCH_MAX = 4096  # excluded sets up to this size are dropped from a deeper search
 _ADD_CHUNK = 65536
 
 
@@ -141,10 +147,12 @@ class FaissStore:
     # -- search ---------------------------------------------------------------------------
     def search(
         self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None, *,
+        excluded_ids: np.ndarray | None = None,
         nprobe: int | None = None, ef_search: int | None = None, rerank: int | None = None,
     ) -> SearchHits:
-        """Best ``k`` per query (ids, cosine), -1 / 0.0 padded. ``nprobe`` / ``rerank``
-        (ivfpq) and ``ef_search`` (hnsw) override the stored parameters for this call."""
+        """Best ``k`` per query (ids, cosine), -1 / 0.0 padded, among ``allowed_ids`` (all
+        when None) less ``excluded_ids``. ``nprobe`` / ``rerank`` (ivfpq) and
+        ``ef_search`` (hnsw) override the stored parameters for this call."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if queries.ndim == 1:
             queries = queries[None, :]
@@ -157,11 +165,23 @@ class FaissStore:
             allowed = None
             if allowed_ids is not None:
                 allowed = np.unique(np.asarray(allowed_ids, dtype=np.int64))
-            k_eff = min(k, n)
+            excluded = None
+            if excluded_ids is not None and len(excluded_ids):
+                excluded = np.unique(np.asarray(excluded_ids, dtype=np.int64))
+                if allowed is not None:
+                    allowed, excluded = np.setdiff1d(allowed, excluded, assume_unique=True), None
+                elif len(excluded) > OVERFETCH_MAX:
+                    allowed = np.setdiff1d(self._engine.ids(), excluded, assume_unique=True)
+                    excluded = None
+            k_eff = min(k + (0 if excluded is None else len(excluded)), n)
             if not self._engine.approximate:
                 scores, ids = self._engine.search(queries, k_eff, allowed, options)
             else:
                 scores, ids = self._approximate(queries, k_eff, allowed, options)
+            if excluded is not None:
+                dropped = np.isin(ids, excluded)
+                scores, ids = top_k(np.where(dropped, -np.inf, scores),
+                                    np.where(dropped, -1, ids), k)
         return _padded(scores, ids, k)
 
     def _approximate(self, queries: np.ndarray, k: int, allowed: np.ndarray | None,
@@ -195,6 +215,15 @@ class FaissStore:
     @staticmethod
     def read_info(path: Path) -> IndexInfo:
         return fileformat.read_info(path)
+
+    @staticmethod
+    def side_files(path: Path) -> list[Path]:
+        """The files beside ``path`` that the saved index names (ivfpq's segments of
+        exact vectors; none for the other kinds). Segments are immutable: a copy of the
+        index file and of these is a whole saved index."""
+        with open(path, "rb") as fh:
+            _, header = fileformat.read_header(fh, path)
+        return [path.parent / name for name in side_file_names(header)]
 
     @classmethod
     def load(cls, path: Path, expect: IndexInfo | None = None) -> FaissStore:
@@ -253,6 +282,12 @@ def _last_of_each(ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.
         return ids, vectors
     keep = np.sort(len(ids) - 1 - first_in_reversed)
     return ids[keep], vectors[keep]
+
+
+def side_file_names(header: dict[str, Any]) -> list[str]:
+    """Names of the side files an index file's header (``fileformat.read_header``) names."""
+    return [name for value in header.get("state", {}).values() if isinstance(value, dict)
+            for name, _ in value.get("segments", [])]
 
 
 def _widen(a: np.ndarray, k: int, fill: float = -np.inf) -> np.ndarray:

@@ -94,8 +94,12 @@ def ingest(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Decode processes (0 = inline).")
     ] = None,
+    jsonl: Annotated[bool, typer.Option(
+        "--jsonl", help="Print one JSON line a file on stdout (file, id, outcome, error), "
+        "each once its mark is committed; the progress bar goes to stderr.")] = False,
 ) -> None:
-    """Add or update every image under FOLDER; unchanged files are skipped."""
+    """Add or update every image under FOLDER; unchanged files are skipped. Safe to stop
+    at any moment: run it again and it resumes, skipping what was written."""
     from service.pipeline import count_image_files
 
     if not folder.is_dir():
@@ -108,9 +112,14 @@ def ingest(
     register = _open(ctx, **overrides)
     _check_index(register)
     total = count_image_files(folder)
-    with tqdm(total=total, unit="mark", desc="ingest", dynamic_ncols=True) as bar:
+    with tqdm(total=total, unit="mark", desc="ingest", dynamic_ncols=True,
+              file=sys.stderr) as bar:
 
         def on_event(event: Any) -> None:
+            if jsonl:
+                print(json.dumps({"file": event.path, "id": event.mark_id,
+                                  "outcome": event.outcome, "error": event.message}),
+                      flush=True)
             if event.outcome == "failed":
                 tqdm.write(f"error: {event.path}: {event.message}", file=sys.stderr)
             if event.mark_id is not None:
@@ -126,7 +135,8 @@ def ingest(
     rate = (summary.added + summary.updated) / summary.seconds if summary.seconds else 0.0
     typer.echo(
         f"added {summary.added}, updated {summary.updated}, skipped {summary.skipped}, "
-        f"failed {summary.failed} in {summary.seconds:.1f} s ({rate:.1f} marks/s)"
+        f"failed {summary.failed} in {summary.seconds:.1f} s ({rate:.1f} marks/s)",
+        err=jsonl,  # stdout stays one JSON object a line
     )
     if summary.failed:
         raise typer.Exit(1)
@@ -156,12 +166,13 @@ ReadTextOpt = Annotated[bool, typer.Option(
 def _options(crop: str | None = None, rotation_tolerant: bool = False,
              mode: SearchMode = SearchMode.composite, text: str | None = None,
              read_text: bool = True, **filters: str | None) -> SearchOptions:
-    """Search options from CLI flags; a usage error (exit 2) when one does not validate."""
+    """Search options from CLI flags; a usage error (exit 2) when one does not validate.
+    The CLI runs on the data dir itself, as an operator: it sees unpublished marks."""
     try:
         return SearchOptions(filters=parse_filters(**filters),
                              crop=Crop.parse(crop) if crop else None,
                              rotation_tolerant=rotation_tolerant, mode=mode, text=text,
-                             read_text=read_text)
+                             read_text=read_text, include_unpublished=True)
     except QueryError as exc:
         _err(str(exc))
         raise typer.Exit(2) from exc
@@ -412,6 +423,127 @@ def stats(
 
 
 @app.command()
+def check(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Report drift between the records, the stored images and the saved index, changing
+    nothing (safe while a server runs; the model is not loaded). Exit 1 if any."""
+    from service.consistency import check as check_data_dir
+    from service.register import INDEX_FILE, RECORDS_FILE
+
+    data_dir = ctx.obj.settings.resolved_data_dir
+    if not (data_dir / RECORDS_FILE).is_file():
+        _err(f"{data_dir} holds no register")
+        raise typer.Exit(2)
+    report = check_data_dir(data_dir, RECORDS_FILE, INDEX_FILE)
+    body = report.to_dict()
+    if as_json:
+        typer.echo(json.dumps(body, indent=2))
+    else:
+        typer.echo(f"{body['marks']} marks, {body['vectors_expected']} vectors named by the "
+                   f"records, {body['vectors_indexed']} in the saved index")
+        for name in ("missing_vectors", "stray_vectors", "missing_images", "orphan_images",
+                     "temp_files"):
+            if body[name]["count"]:
+                typer.echo(f"{name.replace('_', ' ')}: {body[name]['count']} "
+                           f"(e.g. {', '.join(map(str, body[name]['sample']))})")
+        if report.index_error:
+            typer.echo(f"index: {report.index_error}")
+        typer.echo("consistent" if report.ok else
+                   "drift found: `tmsearch repair` mends it (stop the server first)")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def repair(
+    ctx: typer.Context,
+    drop_unreadable: Annotated[bool, typer.Option(
+        "--drop-unreadable", help="Also remove marks whose stored image is gone.")] = False,
+) -> None:
+    """Mend drift: re-embed vectors the index lacks, drop those it should not hold, delete
+    stored files no record uses and leftovers of interrupted writes. Needs the data dir
+    alone (stop the server first)."""
+    register = _open(ctx)
+    _check_index(register)
+    try:
+        report = register.repair(drop_unreadable)
+    except Exception as exc:  # noqa: BLE001 - one clear line (busy data dir, ...)
+        _err(str(exc))
+        raise typer.Exit(1) from exc
+    finally:
+        register.close()
+    typer.echo(f"re-embedded {report.restored} vectors, dropped {report.dropped}, deleted "
+               f"{report.orphans_deleted} unused images and {report.leftovers_deleted} "
+               "leftover files")
+    if report.unreadable and not report.removed:
+        typer.echo(f"{len(report.unreadable)} marks have lost their stored image (ingest "
+                   f"them again, or --drop-unreadable): {', '.join(report.unreadable[:10])}")
+        raise typer.Exit(1)
+    if report.removed:
+        typer.echo(f"removed {len(report.removed)} marks whose image was gone")
+
+
+@app.command()
+def backup(
+    ctx: typer.Context,
+    dest: Annotated[Path, typer.Argument(help="New folder for the backup.")],
+) -> None:
+    """Write a consistent snapshot of the register (records, keys, images, index) to DEST,
+    while a server may be running."""
+    from service.backup import BackupError
+    from service.backup import backup as backup_data_dir
+    from service.register import INDEX_FILE, RECORDS_FILE
+
+    try:
+        report = backup_data_dir(ctx.obj.settings.resolved_data_dir, dest, RECORDS_FILE,
+                                 INDEX_FILE)
+    except BackupError as exc:
+        _err(str(exc))
+        raise typer.Exit(1) from exc
+    typer.echo(f"backed up {report.marks} marks, {report.images} image files and "
+               f"{report.index_files} index files to {report.path} in {report.seconds:.1f} s")
+    if report.missing_images:
+        _err(f"{len(report.missing_images)} marks had no stored image in the source "
+             "(`tmsearch check`)")
+        raise typer.Exit(1)
+
+
+@app.command()
+def restore(
+    ctx: typer.Context,
+    src: Annotated[Path, typer.Argument(help="A folder written by `tmsearch backup`.")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Move a non-empty data dir aside first (never deleted).")] = False,
+) -> None:
+    """Load a backup into the data dir (a new one, or --force), then open it: vectors the
+    saved index lags behind are re-embedded, and the result is checked."""
+    from service.backup import BackupError
+    from service.backup import restore as restore_data_dir
+    from service.consistency import check as check_data_dir
+    from service.data_lock import DataDirBusy
+    from service.register import INDEX_FILE, RECORDS_FILE
+
+    data_dir = ctx.obj.settings.resolved_data_dir
+    try:
+        moved = restore_data_dir(src, data_dir, force)
+    except (BackupError, DataDirBusy) as exc:
+        _err(str(exc))
+        raise typer.Exit(1) from exc
+    if moved is not None:
+        typer.echo(f"the data dir that was there is now {moved}")
+    register = _open(ctx)  # reconcile on open
+    count = register.records.count()
+    register.close()
+    report = check_data_dir(data_dir, RECORDS_FILE, INDEX_FILE)
+    typer.echo(f"restored {count} marks into {data_dir}: "
+               f"{'consistent' if report.ok else 'drift: run `tmsearch check`'}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option("--host", help="Bind address.")] = None,
@@ -421,11 +553,13 @@ def serve(
     import uvicorn
 
     from service.api.main import create_app
+    from service.api.observability import configure_json_logging
 
     settings: Settings = ctx.obj.settings
     host = host or settings.host
     port = port or settings.port
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    configure_json_logging()  # one JSON line a request, with its request id
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
 
 
 @app.command()
@@ -472,3 +606,82 @@ def demo(
 
 if __name__ == "__main__":  # python -m service.cli, as the tmsearch script
     app()
+
+
+keys_app = typer.Typer(help="API keys: create, list, revoke (stored hashed in the data dir).",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _key_store(ctx: typer.Context):  # noqa: ANN202 - KeyStore, imported lazily
+    from service.keys import KEYS_FILE, KeyStore
+
+    return KeyStore(ctx.obj.settings.resolved_data_dir / KEYS_FILE)
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Option("--role", help="public, examiner or admin.")],
+    name: Annotated[str | None, typer.Option("--name", help="Who or what it is for.")] = None,
+) -> None:
+    """Make a key for ROLE. The key is printed once, on the last line; only its hash is
+    kept, so it cannot be shown again."""
+    from service.access import Role
+
+    try:
+        chosen = Role(role)
+    except ValueError as exc:
+        _err(f"--role must be one of {', '.join(r.value for r in Role)}, got {role!r}")
+        raise typer.Exit(2) from exc
+    store = _key_store(ctx)
+    try:
+        record, key = store.create(chosen, name)
+    finally:
+        store.close()
+    typer.echo(f"created key {record.key_id} (role {record.role.value}"
+               f"{', ' + record.name if record.name else ''}); it is shown only now:")
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a key.")] = False,
+) -> None:
+    """Every key: id, role, name, when made and when revoked (never the key itself)."""
+    store = _key_store(ctx)
+    try:
+        keys = store.list()
+    finally:
+        store.close()
+    for key in keys:
+        if as_json:
+            typer.echo(json.dumps({"key_id": key.key_id, "role": key.role.value,
+                                   "name": key.name, "created_at": key.created_at,
+                                   "revoked_at": key.revoked_at}))
+        else:
+            state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+            typer.echo(f"{key.key_id}  {key.role.value:<8}  {key.created_at}  {state:<30}  "
+                       f"{key.name or ''}")
+    if not keys and not as_json:
+        typer.echo("no keys")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Argument(help="The key's id (as `keys list` shows).")],
+) -> None:
+    """Revoke a key: requests with it get 401 from now on."""
+    from service.keys import UnknownKey
+
+    store = _key_store(ctx)
+    try:
+        key = store.revoke(key_id)
+    except UnknownKey as exc:
+        _err(f"no key with id {key_id!r}")
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+    typer.echo(f"revoked {key.key_id} ({key.role.value}) at {key.revoked_at}")

@@ -71,6 +71,20 @@ class ImageStore:
             return set()
         return {p.stem for p in self.images.glob("*/*") if not p.name.endswith(".tmp")}
 
+    def files(self) -> dict[str, list[Path]]:
+        """Every stored file (image or thumbnail) by key; leftovers of interrupted writes
+        (``*.tmp``) are not among them (see ``temp_files``)."""
+        out: dict[str, list[Path]] = {}
+        for folder in (self.images, self.thumbs):
+            for path in folder.glob("*/*") if folder.is_dir() else []:
+                if not path.name.endswith(".tmp"):
+                    out.setdefault(path.name.split(".")[0], []).append(path)
+        return out
+
+    def temp_files(self) -> list[Path]:
+        return [p for folder in (self.images, self.thumbs) if folder.is_dir()
+                for p in folder.glob("*/*.tmp")]
+
 
 def _write_once(path: Path, data: bytes) -> list[Path]:
     """Write ``path`` atomically unless it exists; the paths written (not yet synced)."""

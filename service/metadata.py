@@ -120,8 +120,19 @@ def read_metadata_file(path: Path) -> Iterator[tuple[str, MarkMetadata | Metadat
     """Yield ``(file, metadata or error)`` per row of a JSON-lines or CSV file.
 
     A bad row is yielded as an error (reported, then skipped by the caller) rather than
-    aborting the whole file.
+    aborting the whole file; a file that is not UTF-8 text, or a CSV without a ``file``
+    column, raises MetadataError.
     """
+    try:
+        yield from _read_rows(path)
+    except UnicodeDecodeError as exc:
+        raise MetadataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
+                            ) from exc
+    except csv.Error as exc:
+        raise MetadataError(f"{path}: not a readable CSV file: {exc}") from exc
+
+
+def _read_rows(path: Path) -> Iterator[tuple[str, MarkMetadata | MetadataError]]:
     if path.suffix.lower() == ".csv":
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)

@@ -153,6 +153,9 @@ class SearchOptions:
     exclude_ids: frozenset[str] = frozenset()  # e.g. the mark a "similar to" search starts from
     text: str | None = None  # the query's words as typed; None: read them from the image
     read_text: bool = True  # read the query image's words (OCR) when none are typed
+    # unpublished (filed) marks are found only when asked: the API asks for examiners and
+    # admins, the CLI (an operator on the data dir) always; see service/access.py
+    include_unpublished: bool = False
 
 
 def dihedral_views(image: Image.Image) -> list[Image.Image]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from service.access import is_published, published_sql
 from service.metadata import MarkMetadata
 from service.query import SearchFilters
 from service.text_match import normalise_text, trigram_terms
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS marks (
     text TEXT
 );
 CREATE INDEX IF NOT EXISTS marks_image_key ON marks(image_key);
+CREATE INDEX IF NOT EXISTS marks_status ON marks(status);
 CREATE TABLE IF NOT EXISTS components (
     vector_id INTEGER PRIMARY KEY,
     mark_id TEXT NOT NULL,
@@ -99,6 +101,10 @@ class MarkRecord:
     colour: np.ndarray | None = field(default=None, repr=False)  # service/colour.py
     text: str | None = None  # the verbal element as read by OCR (service/ocr.py)
 
+    @property
+    def published(self) -> bool:
+        return is_published(self.status)
+
     def all_vector_ids(self) -> list[int]:
         return [self.vector_id, *(c.vector_id for c in self.components)]
 
@@ -136,9 +142,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _filter_sql(filters: SearchFilters) -> tuple[str, list[object]]:
+def _filter_sql(filters: SearchFilters, include_unpublished: bool = True
+                ) -> tuple[str, list[object]]:
     """A WHERE clause and its parameters for ``filters``; values are always bound."""
-    clauses: list[str] = ["1"]
+    clauses: list[str] = ["1" if include_unpublished else published_sql()]
     params: list[object] = []
     if filters.nice_classes:
         marks = ",".join("?" * len(filters.nice_classes))
@@ -208,13 +215,17 @@ class RecordStore:
             self._set_meta_locked(key, value)
 
     # -- reads --------------------------------------------------------------------------
-    def count(self) -> int:
+    def count(self, include_unpublished: bool = True) -> int:
+        where = "" if include_unpublished else f" WHERE {published_sql()}"
         with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM marks").fetchone()[0])
+            return int(self._conn.execute(f"SELECT COUNT(*) FROM marks{where}").fetchone()[0])
 
-    def count_with_words(self) -> int:
+    def count_with_words(self, include_unpublished: bool = True) -> int:
+        sql = "SELECT COUNT(*) FROM mark_words"
+        if not include_unpublished:
+            sql += f" w JOIN marks m ON m.id = w.mark_id WHERE {published_sql('m.status')}"
         with self._lock:
-            return int(self._conn.execute("SELECT COUNT(*) FROM mark_words").fetchone()[0])
+            return int(self._conn.execute(sql).fetchone()[0])
 
     def get(self, mark_id: str) -> MarkRecord | None:
         with self._lock:
@@ -301,14 +312,25 @@ class RecordStore:
             return [int(r[0]) for r in self._conn.execute(
                 "SELECT vector_id FROM marks UNION ALL SELECT vector_id FROM components")]
 
-    def vector_ids_matching(self, filters: SearchFilters) -> list[int]:
+    def vector_ids_matching(self, filters: SearchFilters, include_unpublished: bool = True
+                            ) -> list[int]:
         """Vector ids of the marks that pass ``filters`` (semantics: service/query.py)."""
-        where, params = _filter_sql(filters)
+        where, params = _filter_sql(filters, include_unpublished)
         with self._lock:
             rows = self._conn.execute(  # the filter is evaluated once, for marks
                 f"WITH hit AS (SELECT id, vector_id FROM marks WHERE {where}) "
                 f"SELECT vector_id FROM hit UNION ALL "
                 f"SELECT c.vector_id FROM components c JOIN hit ON hit.id = c.mark_id", params)
+            return [int(r[0]) for r in rows]
+
+    def unpublished_vector_ids(self) -> list[int]:
+        """Vector ids of the marks the public may not see (service/access.py); uses the
+        status index, so it costs little while few marks are unpublished."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"WITH hit AS (SELECT id, vector_id FROM marks WHERE NOT {published_sql()}) "
+                f"SELECT vector_id FROM hit UNION ALL "
+                f"SELECT c.vector_id FROM components c JOIN hit ON hit.id = c.mark_id")
             return [int(r[0]) for r in rows]
 
     def marks_with_words(self, words: str, limit: int = 200) -> dict[str, str]:
@@ -332,6 +354,13 @@ class RecordStore:
                     (term, limit)).fetchall()
                 found.update((str(r[0]), str(r[1])) for r in rows)
         return found
+
+    def image_keys(self) -> Iterator[tuple[str, str, str]]:
+        """``(mark id, image key, media type)`` of every mark, for consistency checks."""
+        with self._lock:
+            rows = self._conn.execute("SELECT id, image_key, media_type FROM marks").fetchall()
+        for row in rows:
+            yield str(row[0]), str(row[1]), str(row[2])
 
     def image_key_in_use(self, image_key: str) -> bool:
         with self._lock:

@@ -22,6 +22,7 @@ are therefore the source of truth and the index is a checkpointed cache of them.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -42,6 +43,8 @@ from models.embedder import Embedder
 from models.preprocess import prepare
 from service.colour import SearchMode, combine
 from service.components import MAX_FIGURES, Component
+from service.consistency import check
+from service.data_lock import DataDirBusy, DataDirLock
 from service.explain import Explanation
 from service.explain import explain as explain_pair
 from service.image_store import ImageStore
@@ -168,6 +171,16 @@ class ReconcileReport:
     unreadable: list[str] = field(default_factory=list)  # records whose image is gone
 
 
+@dataclass
+class RepairReport:
+    restored: int = 0  # vectors re-embedded from stored images
+    dropped: int = 0  # vectors of no record, removed from the index
+    orphans_deleted: int = 0  # stored images (and thumbnails) of no record
+    leftovers_deleted: int = 0  # temp files, unnamed index segments, re-index scraps
+    unreadable: list[str] = field(default_factory=list)  # marks whose image is gone
+    removed: list[str] = field(default_factory=list)  # of those, removed (drop_unreadable)
+
+
 class Register:
     """A trademark register held in a data dir: records, stored images and a vector index."""
 
@@ -175,6 +188,12 @@ class Register:
         self.settings = settings
         self.data_dir = settings.resolved_data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.lock = DataDirLock(self.data_dir)
+        try:
+            self.lock.shared()
+        except DataDirBusy:
+            self.lock.close()
+            raise
         self.embedder = embedder or Embedder(
             settings.model_path, settings.device, settings.batch_size
         )
@@ -219,6 +238,7 @@ class Register:
             if self._dirty and self.index_error is None:
                 self.save_index()
             self.records.close()
+            self.lock.close()
 
     def __enter__(self) -> Register:
         return self
@@ -270,6 +290,31 @@ class Register:
             if report.dropped or report.restored:
                 self.save_index()
         return report
+
+    def repair(self, drop_unreadable: bool = False) -> RepairReport:
+        """Mend what ``service.consistency.check`` finds, with the data dir held alone:
+        vectors the index lacks are re-embedded and those it should not hold dropped
+        (``reconcile``), stored files no record uses and leftovers of interrupted writes
+        are deleted. Marks whose stored image is gone cannot be re-embedded: they are
+        removed with ``drop_unreadable``, else listed (ingest them again)."""
+        with self.lock.exclusive("repair"), self._write_lock:
+            self._require_index()
+            reconciled = self.reconcile()
+            self.save_index()
+            found = check(self.data_dir, RECORDS_FILE, INDEX_FILE)
+            stored = self.images.files()
+            for key in found.orphan_images:
+                for path in stored.get(key, []):
+                    path.unlink(missing_ok=True)
+            for name in found.temp_files:
+                path = self.data_dir / name
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+            removed = self.remove(found.missing_images) if drop_unreadable else []
+        return RepairReport(reconciled.restored, reconciled.dropped, len(found.orphan_images),
+                            len(found.temp_files), found.missing_images, removed)
 
     def _stored_spec(self, data: bytes) -> PrepareSpec:
         """Stored images were accepted once already: only the size limit is relaxed."""
@@ -523,18 +568,20 @@ class Register:
             emit(IngestEvent(rel, record.id, outcome_name))
 
     # -- reads --------------------------------------------------------------------------
-    def get(self, mark_id: str) -> MarkRecord:
+    def get(self, mark_id: str, include_unpublished: bool = True) -> MarkRecord:
+        """The mark's record; MarkNotFound if there is none, or if it is unpublished and
+        the caller may not see unpublished marks (the same answer: no existence leak)."""
         record = self.records.get(mark_id)
-        if record is None:
+        if record is None or not (include_unpublished or record.published):
             raise MarkNotFound(mark_id)
         return record
 
-    def image(self, mark_id: str) -> tuple[bytes, str]:
-        record = self.get(mark_id)
+    def image(self, mark_id: str, include_unpublished: bool = True) -> tuple[bytes, str]:
+        record = self.get(mark_id, include_unpublished)
         return self.images.read(record.image_key, record.media_type), record.media_type
 
-    def thumbnail(self, mark_id: str) -> bytes:
-        record = self.get(mark_id)
+    def thumbnail(self, mark_id: str, include_unpublished: bool = True) -> bytes:
+        record = self.get(mark_id, include_unpublished)
         return self.images.thumb_path(record.image_key).read_bytes()
 
     def search(
@@ -555,7 +602,7 @@ class Register:
     ) -> Results:
         """Marks most similar to a mark already in the register (itself left out)."""
         options = options or SearchOptions()
-        record = self.get(mark_id)
+        record = self.get(mark_id, options.include_unpublished)
         data = self.images.read(record.image_key, record.media_type)
         spec = self._stored_spec(data)
         # the mark's words were read at ingest; a crop may cut them, so it is read again
@@ -581,11 +628,14 @@ class Register:
         k = min(k or self.settings.default_k, self.settings.max_k)
         if not queries:
             return []
-        allowed = None
+        allowed = excluded = None
         if not options.filters.is_empty():
-            allowed = np.array(self.records.vector_ids_matching(options.filters), np.int64)
+            allowed = np.array(self.records.vector_ids_matching(
+                options.filters, options.include_unpublished), np.int64)
             if allowed.size == 0:
                 return [Results() for _ in queries]
+        elif not options.include_unpublished:
+            excluded = np.array(self.records.unpublished_vector_ids(), np.int64)
         allowed_set = None if allowed is None else set(allowed.tolist())
         flat = [view.model_input for query in queries for view in query.views]
         vectors = self.embedder.embed_prepared(flat)
@@ -593,7 +643,7 @@ class Register:
         depth = (k + len(options.exclude_ids)) * COMPONENT_DEPTH
         if options.mode is SearchMode.colour:
             depth *= 2  # colour can lift a mark that is further away in shape
-        hits = self.store.search(vectors, depth, allowed)
+        hits = self.store.search(vectors, depth, allowed, excluded_ids=excluded)
         wanted = [int(i) for i in np.unique(hits.ids) if i >= 0]
         records = self.records.get_by_vector_ids(wanted)
         out: list[Results] = []
@@ -618,6 +668,9 @@ class Register:
                 for v, score, record in zip(ids, scores - penalties[-1], owners, strict=True):
                     if record is None or record.id in options.exclude_ids:
                         continue  # removed since, or excluded (the mark searched from)
+                    if not (options.include_unpublished or record.published):
+                        continue  # filed since the index search ran
+
                     if record.id not in best or score > best[record.id][0]:
                         best[record.id] = (float(score), int(v), view.part)
                 row += 1
@@ -625,7 +678,7 @@ class Register:
             if words:  # marks found by their words join those found by shape
                 self._add_word_candidates(best, records, words, vectors[first_row:row],
                                           penalties, query.views, allowed_set,
-                                          options.exclude_ids)
+                                          options.exclude_ids, options.include_unpublished)
             ranked = []
             for shape, v, part in best.values():
                 record = records[v]
@@ -650,7 +703,7 @@ class Register:
         self, best: dict[str, tuple[float, int, Component | None]],
         records: dict[int, MarkRecord], words: str, query_vectors: np.ndarray,
         penalties: list[float], views: Sequence[QueryView], allowed: set[int] | None,
-        excluded: frozenset[str],
+        excluded: frozenset[str], include_unpublished: bool,
     ) -> None:
         """Marks whose words resemble the query's but whose shape was not in the hits:
         their shape score is computed from their stored vectors."""
@@ -659,6 +712,8 @@ class Register:
                and text_similarity(words, found[m]) >= MIN_WORDS_SIMILARITY]
         for record in self.records.get_many(new).values():
             if allowed is not None and record.vector_id not in allowed:
+                continue
+            if not (include_unpublished or record.published):
                 continue
             scored: list[tuple[float, int, Component | None]] = []
             for v in record.all_vector_ids():
@@ -702,15 +757,15 @@ class Register:
             for name, slot in slots:
                 yield name, slot if isinstance(slot, Exception) else results[slot]
 
-    def explain(self, result_id: str, data: bytes | None = None, query_id: str | None = None
-                ) -> Explanation:
+    def explain(self, result_id: str, data: bytes | None = None, query_id: str | None = None,
+                include_unpublished: bool = True) -> Explanation:
         """Which regions of the query and of a result drive their similarity (heat maps).
         The query is uploaded bytes or a mark already in the register."""
         if (data is None) == (query_id is None):
             raise QueryError("give either a query image or a query mark id, not both")
-        result = self._stored_image(self.get(result_id))
+        result = self._stored_image(self.get(result_id, include_unpublished))
         if query_id is not None:
-            query = self._stored_image(self.get(query_id))
+            query = self._stored_image(self.get(query_id, include_unpublished))
         else:
             assert data is not None
             query = decode_image(data, self.spec.limits).image
@@ -798,15 +853,17 @@ class Register:
             self._reindex_log.append(("remove", arr, None))
         return self.store.remove(arr)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, include_unpublished: bool = True) -> dict[str, Any]:
+        """The register at a glance. Without unpublished marks, the counts are those of
+        published marks and the vector count is left out (it would count the others)."""
         on_disk = None
         if self.index_path.is_file():
             on_disk = FaissStore.read_info(self.index_path).model_version
         return {
             "data_dir": str(self.data_dir),
-            "marks": self.records.count(),
-            "marks_with_words": self.records.count_with_words(),
-            "vectors": len(self.store),
+            "marks": self.records.count(include_unpublished),
+            "marks_with_words": self.records.count_with_words(include_unpublished),
+            "vectors": len(self.store) if include_unpublished else None,
             "model_version": self.embedder.version,
             "model_trained": bool(self.embedder.meta.get("trained", False)),
             "index_model_version": on_disk or self.store.info.model_version,

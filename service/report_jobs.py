@@ -30,6 +30,7 @@ class ReportJob:
     status: str = "running"  # running | done | failed
     error: str | None = None
     report: Report | None = field(default=None, repr=False)
+    include_unpublished: bool = False  # its results may hold unpublished marks
 
 
 class ReportJobs:
@@ -45,7 +46,8 @@ class ReportJobs:
 
     def submit(self, queries: list[tuple[str, bytes | Exception]], k: int,
                options: SearchOptions) -> ReportJob:
-        job = ReportJob(uuid.uuid4().hex[:16], total=len(queries))
+        job = ReportJob(uuid.uuid4().hex[:16], total=len(queries),
+                        include_unpublished=options.include_unpublished)
         with self._lock:
             self._jobs[job.id] = job
             while len(self._jobs) > self.keep:
@@ -78,13 +80,18 @@ class ReportJobs:
         except Exception:  # noqa: BLE001 - removed since: the PDF says "no image"
             return None
 
-    def get(self, job_id: str) -> ReportJob:
+    def get(self, job_id: str, include_unpublished: bool = True) -> ReportJob:
+        """A report by id; KeyError if unknown, or if it may hold unpublished marks and
+        the caller may not see them."""
         with self._lock:
-            return self._jobs[job_id]
+            job = self._jobs[job_id]
+        if job.include_unpublished and not include_unpublished:
+            raise KeyError(job_id)
+        return job
 
-    def file(self, job_id: str, kind: str) -> Path:
+    def file(self, job_id: str, kind: str, include_unpublished: bool = True) -> Path:
         """The finished report's CSV or PDF; KeyError if unknown or not finished."""
-        job = self.get(job_id)
+        job = self.get(job_id, include_unpublished)
         if job.status != "done":
             raise KeyError(job_id)
         return self.folder / job.id / REPORT_FILES[kind][0]

@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     index_save_every: int = Field(
         5000, ge=1, description="Persist the index after this many changes while ingesting."
     )
+    anonymous_access: bool = Field(
+        True, description="Requests without an API key act as the public role; false: "
+        "they get 401.")
+    rate_limits: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description='Requests per minute by role and kind, e.g. '
+        '{"public": {"search": 60, "upload": 10}}; 0: no limit. Unset ones keep the '
+        "defaults of service/rate_limit.py (public 120 searches and 20 uploads a minute).")
+    metrics_public: bool = Field(
+        False, description="Serve /metrics without a key (it counts unpublished marks).")
+    trust_forwarded_for: bool = Field(
+        False, description="Take the client address from X-Forwarded-For (behind a proxy).")
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -10,6 +10,7 @@ timed.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import socket
@@ -46,13 +47,16 @@ def free_port() -> int:
 @contextmanager
 def serve(data_dir: Path, timeout: float = 180.0, env: dict[str, str] | None = None
           ) -> Iterator[Server]:
-    """``tmsearch serve`` on a free port for the duration of the block."""
+    """``tmsearch serve`` on a free port for the duration of the block. Its rate limits
+    are off: a benchmark's clients all come from 127.0.0.1 without a key, and it
+    measures the service, not its limits."""
     port = free_port()
+    unlimited = {"TMSEARCH_RATE_LIMITS": json.dumps({"public": {"search": 0, "upload": 0}})}
     log = open(data_dir / "bench-server.log", "wb")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "--data-dir", str(data_dir), "serve",
          "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **unlimited, **(env or {})})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from index.base import IndexMismatchError
+from service.api.security import RateLimited
 from service.images import ImageError
 from service.metadata import MetadataError
 from service.query import QueryError
@@ -32,6 +35,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ReindexRunning)
     async def _reindexing(_: Request, exc: ReindexRunning) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(RateLimited)
+    async def _limited(request: Request, exc: RateLimited) -> JSONResponse:
+        request.app.state.metrics.rate_limited.labels(exc.kind, exc.role).inc()
+        return JSONResponse({"detail": str(exc)}, status_code=429,
+                            headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
 
     @app.exception_handler(IndexMismatchError)
     async def _mismatch(_: Request, exc: IndexMismatchError) -> JSONResponse:

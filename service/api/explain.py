@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import RegisterDep, SettingsDep, read_upload
 from service.api.schemas import ErrorOut
+from service.api.security import SearchCaller
 from service.explain import side_by_side_png
 
 router = APIRouter(prefix="/v1", tags=["explain"])
@@ -36,6 +37,7 @@ class ExplanationOut(BaseModel):
 async def explain(
     register: RegisterDep,
     settings: SettingsDep,
+    caller: SearchCaller,
     result_id: Annotated[str, Form(description="Id of the result mark to explain.")],
     image: Annotated[UploadFile | None, File(description="The query image.")] = None,
     query_id: Annotated[str | None, Form(description="Or: a mark in the register.")] = None,
@@ -44,7 +46,8 @@ async def explain(
     """Why a result is similar to a query: heat maps over both (occlusion sensitivity),
     so an examiner can point at the regions that justify a citation."""
     data = await read_upload(image, settings) if image is not None else None
-    result = await run_in_threadpool(register.explain, result_id, data, query_id)
+    result = await run_in_threadpool(register.explain, result_id, data, query_id,
+                                     caller.include_unpublished)
     if format == "json":
         return ExplanationOut(
             score=round(result.score, 6), grid=result.grid,

@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 async def healthz(register: RegisterDep) -> HealthOut:
     return HealthOut(
         status="ok" if register.index_error is None else "needs-reindex",
-        marks=register.records.count(),
+        marks=register.records.count(include_unpublished=False),  # anyone may ask
         model_version=register.embedder.version,
         needs_reindex=register.index_error is not None,
     )

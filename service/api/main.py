@@ -10,12 +10,28 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from models.embedder import Embedder
-from service.api import explain, health, marks, pages, register_info, reindex, reports, search
+from service.api import (
+    explain,
+    health,
+    keys,
+    marks,
+    metrics,
+    pages,
+    register_info,
+    reindex,
+    reports,
+    search,
+)
 from service.api.errors import install_error_handlers
+from service.api.observability import Metrics, RequestObserver
+from service.keys import KEYS_FILE, KeyStore
+from service.rate_limit import RateLimiter
 from service.register import Register
 from service.reindex_job import ReindexJob
 from service.report_jobs import ReportJobs
 from service.settings import Settings
+
+FORM_OVERHEAD_BYTES = 1024 * 1024  # form fields and multipart framing beside the files
 
 
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
@@ -29,19 +45,27 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.state.register = register
         app.state.reports = ReportJobs(register, settings.resolved_data_dir / "reports")
         app.state.reindex = ReindexJob(register)
+        app.state.keys = KeyStore(settings.resolved_data_dir / KEYS_FILE)
+        app.state.limiter = RateLimiter(settings.rate_limits)
         try:
             yield
         finally:
             await run_in_threadpool(app.state.reindex.wait)
             await run_in_threadpool(app.state.reports.close)
             await run_in_threadpool(register.close)
+            app.state.keys.close()
 
     app = FastAPI(
         title="tmsearch",
         summary="Trademark image similarity search",
         version="0.1.0",
         lifespan=lifespan,
+        # whole requests beyond this are refused (413) before they are read; each upload
+        # is further held to max_upload_bytes
+        max_body_size=settings.max_archive_bytes + FORM_OVERHEAD_BYTES,
     )
+    app.state.metrics = Metrics(lambda: getattr(app.state, "register", None))
+    app.add_middleware(RequestObserver, metrics=app.state.metrics)
     install_error_handlers(app)
     app.include_router(search.router)
     app.include_router(explain.router)
@@ -49,7 +73,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(reports.router)
     app.include_router(register_info.router)
     app.include_router(reindex.router)
+    app.include_router(keys.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from service.api.schemas import ErrorOut
+from service.api.security import require_admin
 from service.reindex_job import ReindexJob
 
-router = APIRouter(prefix="/v1/reindex", tags=["register"])
+router = APIRouter(prefix="/v1/reindex", tags=["register"], dependencies=[Depends(require_admin)])
 
 
 def get_job(request: Request) -> ReindexJob:

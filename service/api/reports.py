@@ -3,6 +3,7 @@ the report as CSV or PDF."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
@@ -13,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api.deps import SettingsDep, read_upload
 from service.api.schemas import ErrorOut, SearchResultOut
 from service.api.search_params import form_options
+from service.api.security import PrincipalDep, UploadCaller
 from service.images import ImageTooLarge
 from service.query import SearchOptions
 from service.report_jobs import REPORT_FILES, ReportJob, ReportJobs
@@ -70,6 +72,7 @@ class ReportOut(BaseModel):
 async def submit_report(
     jobs: JobsDep,
     settings: SettingsDep,
+    caller: UploadCaller,
     options: Annotated[SearchOptions, Depends(form_options)],
     images: Annotated[list[UploadFile] | None, File(description="Query logos.")] = None,
     archive: Annotated[UploadFile | None, File(description="A zip of query logos.")] = None,
@@ -99,25 +102,27 @@ async def submit_report(
     names = [name for name, _ in queries]
     if len(set(names)) != len(names):  # the report is keyed by name: keep them apart
         queries = [(f"{i + 1}-{name}", data) for i, (name, data) in enumerate(queries)]
+    options = replace(options, include_unpublished=caller.include_unpublished)
     return ReportOut.of(jobs.submit(queries, k, options))
 
 
 @router.get("/{report_id}", response_model=ReportOut, responses=_NOT_FOUND)
-async def report_status(jobs: JobsDep, report_id: str) -> Any:
+async def report_status(jobs: JobsDep, principal: PrincipalDep, report_id: str) -> Any:
     """Progress of a report and, when done, its matches and download links."""
     try:
-        return ReportOut.of(jobs.get(report_id))
+        return ReportOut.of(jobs.get(report_id, principal.include_unpublished))
     except KeyError as exc:
         raise HTTPException(404, f"no report with id {report_id!r}") from exc
 
 
 @router.get("/{report_id}/report.{kind}", responses=_NOT_FOUND, response_class=FileResponse)
-async def report_file(jobs: JobsDep, report_id: str, kind: str) -> FileResponse:
+async def report_file(jobs: JobsDep, principal: PrincipalDep, report_id: str, kind: str
+                      ) -> FileResponse:
     """The finished report as CSV or PDF (an attachment)."""
     if kind not in REPORT_FILES:
         raise HTTPException(404, f"no report format {kind!r}: csv or pdf")
     try:
-        path = jobs.file(report_id, kind)
+        path = jobs.file(report_id, kind, principal.include_unpublished)
     except KeyError as exc:
         raise HTTPException(404, f"no finished report with id {report_id!r}") from exc
     name, media_type = REPORT_FILES[kind]

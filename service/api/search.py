@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api.deps import RegisterDep, SettingsDep, read_upload
 from service.api.schemas import ErrorOut, SearchResponse
 from service.api.search_params import form_options
+from service.api.security import SearchCaller
 from service.query import SearchOptions
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -27,6 +29,7 @@ _ERRORS = {
 async def search(
     register: RegisterDep,
     settings: SettingsDep,
+    caller: SearchCaller,
     image: Annotated[UploadFile, File(description="The query mark image.")],
     options: Annotated[SearchOptions, Depends(form_options)],
     k: Annotated[int, Form(ge=1, le=1000, description="Number of results.")] = 10,
@@ -37,6 +40,7 @@ async def search(
     when enough marks pass); a crop searches with a rectangle of the image.
     """
     started = time.perf_counter()
+    options = replace(options, include_unpublished=caller.include_unpublished)
     data = await read_upload(image, settings)
     results = await run_in_threadpool(register.search, data, k, options)
     return SearchResponse.of(results, options, started)

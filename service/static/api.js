@@ -38,10 +38,29 @@ async function failure(response) {
   return new ApiError(detail ? `${meaning}: ${detail}` : meaning, response.status);
 }
 
+// An examiner's or administrator's API key, kept for this browser tab only (never in
+// the URL or in localStorage); without one the page acts as the public role.
+const KEY_ITEM = "tmsearch-api-key";
+
+export function apiKey() {
+  return sessionStorage.getItem(KEY_ITEM) || "";
+}
+
+export function setApiKey(key) {
+  if (key) sessionStorage.setItem(KEY_ITEM, key);
+  else sessionStorage.removeItem(KEY_ITEM);
+}
+
+function withKey(init = {}) {
+  const key = apiKey();
+  if (!key) return init;
+  return { ...init, headers: { ...(init.headers || {}), Authorization: `Bearer ${key}` } };
+}
+
 async function request(url, init) {
   let response;
   try {
-    response = await fetch(url, init);
+    response = await fetch(url, withKey(init));
   } catch {
     throw new ApiError("Network error: the service could not be reached.", 0);
   }
@@ -58,8 +77,43 @@ export function markUrl(id, suffix = "") {
   return `/v1/marks/${encodeURIComponent(id)}${suffix}`;
 }
 
-export function health() {
-  return getJson("/healthz");
+// <img> elements cannot send a key: with one, images come through fetch as blob URLs
+// (the marks a key unlocks are invisible without it).
+const blobUrls = new WeakMap();
+
+export async function showImage(img, url) {
+  if (!apiKey()) {
+    img.src = url;
+    return;
+  }
+  try {
+    const blob = await (await request(url)).blob();
+    if (blobUrls.has(img)) URL.revokeObjectURL(blobUrls.get(img));
+    const objectUrl = URL.createObjectURL(blob);
+    blobUrls.set(img, objectUrl);
+    img.src = objectUrl;
+  } catch {
+    img.removeAttribute("src");
+    img.alt = `${img.alt || "image"} (unavailable)`;
+  }
+}
+
+// A download link; with a key the file is fetched with it and linked as a blob.
+export async function linkDownload(anchor, url, filename) {
+  anchor.download = filename;
+  if (!apiKey()) {
+    anchor.href = url;
+    return;
+  }
+  const blob = await (await request(url)).blob();
+  if (blobUrls.has(anchor)) URL.revokeObjectURL(blobUrls.get(anchor));
+  const objectUrl = URL.createObjectURL(blob);
+  blobUrls.set(anchor, objectUrl);
+  anchor.href = objectUrl;
+}
+
+export function whoAmI() {
+  return getJson("/v1/access");
 }
 
 export function mark(id) {

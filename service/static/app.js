@@ -61,7 +61,7 @@ function showSource() {
   $("preview-area").hidden = Boolean(state.similar) || !state.file;
   if (state.similar) {
     $("similar-id").textContent = state.similar;
-    $("similar-thumb").src = api.markUrl(state.similar, "/thumbnail");
+    api.showImage($("similar-thumb"), api.markUrl(state.similar, "/thumbnail"));
   }
 }
 
@@ -223,10 +223,10 @@ function applyUrl() {
 async function showRegister() {
   const info = $("register-info");
   try {
-    const health = await api.health();
-    info.textContent = `Register: ${health.marks.toLocaleString()} marks · model `
-      + `${health.model_version}`
-      + (health.needs_reindex ? " · the index needs rebuilding (tmsearch reindex)" : "");
+    const register = await api.registerInfo(); // counts what this key may see
+    info.textContent = `Register: ${register.marks.toLocaleString()} marks · model `
+      + `${register.model_version}`
+      + (register.needs_reindex ? " · the index needs rebuilding (tmsearch reindex)" : "");
   } catch (err) {
     info.textContent = `Register: unavailable (${err.message})`;
   }

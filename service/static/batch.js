@@ -9,7 +9,7 @@ function matchRow(result) {
   const row = document.createElement("li");
   row.dataset.testid = "batch-match";
   const thumb = document.createElement("img");
-  thumb.src = result.thumbnail_url;
+  api.showImage(thumb, result.thumbnail_url);
   thumb.alt = `Mark ${result.id}`;
   thumb.width = 48;
   thumb.height = 48;
@@ -95,8 +95,8 @@ export function setUpBatch({ form, readOptions }) {
       progress.textContent = `Checked ${job.total} logos (${failed} failed) with `
         + `${job.options}; model ${job.model_version}.`;
       results.replaceChildren(...job.queries.map(querySection));
-      $("batch-csv").href = job.csv_url;
-      $("batch-pdf").href = job.pdf_url;
+      await api.linkDownload($("batch-csv"), job.csv_url, `tmsearch-${job.id}-report.csv`);
+      await api.linkDownload($("batch-pdf"), job.pdf_url, `tmsearch-${job.id}-report.pdf`);
       downloads.hidden = false;
       button.disabled = false;
       bar.hidden = true;

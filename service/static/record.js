@@ -91,7 +91,7 @@ export function createRecordPanel({ onSimilar, explainQuery }) {
     $("record-fields").replaceChildren();
     alert.textContent = "";
     image.alt = `Mark ${result.id}`;
-    image.src = result.image_url;
+    api.showImage(image, result.image_url);
     matchBox.hidden = true;
     $("record-match-note").hidden = true;
     resetExplanation();

@@ -52,6 +52,36 @@ export function setUpRegister(onChange) {
     }
   });
 
+  async function showAccess() {
+    try {
+      const who = await api.whoAmI();
+      $("key-status").textContent = who.key_id
+        ? `Using key ${who.key_id}: ${who.role} access.` : "Public access (no key).";
+    } catch (error) {
+      api.setApiKey("");
+      $("key-alert").textContent = error.message;
+      $("key-status").textContent = "Public access (no key).";
+    }
+  }
+
+  $("key-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("key-alert").textContent = "";
+    api.setApiKey($("api-key").value.trim());
+    $("api-key").value = "";
+    await showAccess();
+    await refresh();
+    onChange();
+  });
+  $("key-forget").addEventListener("click", async () => {
+    $("key-alert").textContent = "";
+    api.setApiKey("");
+    await showAccess();
+    await refresh();
+    onChange();
+  });
+
   document.getElementById("tab-register").addEventListener("click", refresh);
   refresh();
+  showAccess();
 }

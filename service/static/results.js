@@ -1,4 +1,6 @@
 // Result cards: one per mark, focusable, opening the mark's record on click or Enter.
+import * as api from "./api.js";
+
 const RISK_LABEL = { high: "High risk", medium: "Medium risk", low: "Low risk" };
 
 function element(tag, className, text) {
@@ -45,7 +47,7 @@ function card(result, onOpen) {
   el.setAttribute("aria-haspopup", "dialog");
 
   const thumb = element("img", "thumb");
-  thumb.src = result.thumbnail_url;
+  api.showImage(thumb, result.thumbnail_url);
   thumb.alt = "";
   thumb.loading = "lazy";
   thumb.width = 160;

@@ -7,6 +7,7 @@ come from ``scripts/browser_deps.sh``, and the tests skip where either is missin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -38,10 +39,11 @@ def console_errors() -> list[str]:
     return []
 
 
-@pytest.fixture
-def page(browser: Browser, server: Server, console_errors: list[str]) -> Iterator[Page]:
-    """A 1280x800 page on the server; it fails the test if the page logged errors."""
+def _page(browser: Browser, server: Server, console_errors: list[str],
+          key: str | None) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=server.base)
+    if key is not None:  # as if the examiner had entered the key in this tab
+        context.add_init_script(f"sessionStorage.setItem('tmsearch-api-key', {json.dumps(key)})")
     page = context.new_page()
     page.set_default_timeout(20_000)
 
@@ -54,3 +56,16 @@ def page(browser: Browser, server: Server, console_errors: list[str]) -> Iterato
     yield page
     context.close()
     assert console_errors == [], "the page logged errors"
+
+
+@pytest.fixture
+def page(browser: Browser, server: Server, console_errors: list[str]) -> Iterator[Page]:
+    """A 1280x800 page of an examiner (their key in the tab: filed marks are shown); it
+    fails the test if the page logged errors."""
+    yield from _page(browser, server, console_errors, server.keys["examiner"])
+
+
+@pytest.fixture
+def public_page(browser: Browser, server: Server, console_errors: list[str]) -> Iterator[Page]:
+    """The same page as the public sees it: no key."""
+    yield from _page(browser, server, console_errors, None)

@@ -50,6 +50,7 @@ def metadata(seed: int) -> dict[str, object]:
 class Server:
     base: str
     images: Path  # the register's source images, "mark-<seed>.png"
+    keys: dict[str, str]  # an API key per role, made with `tmsearch keys create`
 
     def image(self, seed: int) -> Path:
         return self.images / f"mark-{seed}.png"
@@ -80,6 +81,16 @@ def ingest(data_dir: Path, folder: Path, meta: Path) -> None:
         pytest.fail(f"tmsearch ingest failed ({done.returncode}):\n{done.stderr}")
 
 
+def make_key(data_dir: Path, role: str) -> str:
+    done = subprocess.run(
+        [str(TMSEARCH), "--data-dir", str(data_dir), "keys", "create", "--role", role,
+         "--name", f"browser tests ({role})"],
+        capture_output=True, text=True, env=clean_env(), timeout=60)
+    if done.returncode != 0:
+        pytest.fail(f"tmsearch keys create failed ({done.returncode}):\n{done.stderr}")
+    return done.stdout.strip().splitlines()[-1]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((HOST, 0))
@@ -105,6 +116,7 @@ def serving(root: Path) -> Iterator[Server]:
     """Ingest the generated register into ``root/data`` and serve it until the block ends."""
     folder, data_dir = root / "marks", root / "data"
     ingest(data_dir, folder, write_register(folder))
+    keys = {role: make_key(data_dir, role) for role in ("examiner", "admin")}
     base = f"http://{HOST}:{free_port()}"
     log = root / "serve.log"
     with open(log, "wb") as out:
@@ -115,7 +127,7 @@ def serving(root: Path) -> Iterator[Server]:
         )
     try:
         wait_until_ready(proc, base, log)
-        yield Server(base=base, images=folder)
+        yield Server(base=base, images=folder, keys=keys)
     finally:
         proc.terminate()
         try:

@@ -368,6 +368,31 @@ def test_batch_without_logos_says_so(page: Page, server: Server) -> None:
     expect(page.locator("#batch-alert")).to_contain_text("Choose one or more logos")
 
 
+def test_the_public_never_sees_filed_marks(public_page: Page, server: Server) -> None:
+    """Mark 5 is filed: the examiner's page finds it first; the public's page shows the
+    published ones only, counts only those, and says it has public access."""
+    public_page.goto("/")
+    public_page.set_input_files("#image", server.image(5))
+    answer = click_search(public_page)
+    assert answer["results"] and mark_id(5) not in [r["id"] for r in answer["results"]]
+    assert all(r["status"] != "filed" for r in answer["results"])
+    public_page.get_by_role("tab", name="Register").click()
+    filed = sum(1 for seed in SEEDS if seed % 5 == 0)
+    expect(public_page.locator("#stat-marks")).to_have_text(str(len(SEEDS) - filed))
+    expect(public_page.locator("#key-status")).to_have_text("Public access (no key).")
+
+
+def test_a_wrong_key_is_refused_and_forgotten(public_page: Page, console_errors: list[str]
+                                              ) -> None:
+    public_page.goto("/")
+    public_page.get_by_role("tab", name="Register").click()
+    public_page.get_by_label("API key").fill("tms_00000000_" + "x" * 43)
+    public_page.get_by_role("button", name="Use key").click()
+    expect(public_page.locator("#key-alert")).to_contain_text("unknown or revoked API key")
+    expect(public_page.locator("#key-status")).to_have_text("Public access (no key).")
+    console_errors.clear()  # the refused request is logged by the browser
+
+
 def test_register_view_and_admin_upload(page: Page, server: Server, tmp_path: Path) -> None:
     """Runs last in this file: it adds a mark to the session's register."""
     page.goto("/")
@@ -375,6 +400,10 @@ def test_register_view_and_admin_upload(page: Page, server: Server, tmp_path: Pa
     expect(page.locator("#stat-marks")).to_have_text(str(len(SEEDS)))
     expect(page.locator("#stat-index_type")).not_to_be_empty()
     expect(page.locator("#stat-last_ingest")).not_to_have_text("never")
+    expect(page.locator("#key-status")).to_contain_text("examiner access")
+    page.get_by_label("API key").fill(server.keys["admin"])
+    page.get_by_role("button", name="Use key").click()
+    expect(page.locator("#key-status")).to_contain_text("admin access")
     page.get_by_role("button", name="Add mark").click()
     expect(page.locator("#upload-alert")).to_contain_text("give its id")
 

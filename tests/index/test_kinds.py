@@ -173,3 +173,25 @@ def test_search_options(store: FaissStore, data) -> None:
     _, _, held_out = data
     hits = store.search(held_out[:3], k=10, nprobe=1, ef_search=16, rerank=0)
     assert (hits.ids >= 0).all()
+
+
+@pytest.mark.parametrize("path", ["overfetch", "as-allowed-set"])
+def test_excluded_ids_never_come_back_and_k_others_do(store: FaissStore, data, path: str,
+                                                      monkeypatch) -> None:
+    """The unpublished marks of a public search: each query's own vector and its nearest
+    neighbours are excluded; the k best of the rest come back, as exact search ranks
+    them (flat) or nearly (approximate kinds)."""
+    if path == "as-allowed-set":
+        monkeypatch.setattr(faiss_store, "OVERFETCH_MAX", 0)
+    ids, vectors, _ = data
+    rows = np.arange(0, N, 997)
+    near = exact_top(vectors, ids, vectors[rows], 5)  # each query's 5 nearest, itself first
+    excluded = np.unique(near)
+    hits = store.search(vectors[rows], k=10, excluded_ids=excluded)
+    assert not np.isin(hits.ids, excluded).any()
+    assert (hits.ids >= 0).all()
+    keep = ~np.isin(ids, excluded)
+    truth = exact_top(vectors[keep], ids[keep], vectors[rows], 10)
+    assert recall(hits.ids, truth) >= (1.0 if store.kind == "flat" else 0.9)
+    both = store.search(vectors[rows], k=10, allowed_ids=ids[:5000], excluded_ids=excluded)
+    assert np.isin(both.ids[both.ids >= 0], np.setdiff1d(ids[:5000], excluded)).all()

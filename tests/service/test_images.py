@@ -163,11 +163,43 @@ def test_svg_rendered_with_aspect_and_white_ground() -> None:
         b'<image xlink:href="file:///etc/passwd" width="10" height="10"/></svg>',
         b'<svg xmlns="http://www.w3.org/2000/svg"><image href="/etc/hostname"/></svg>',
         b'<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill:url(http://x/y)"/></svg>',
+        # a billion laughs: refused at the entity declarations, before any expansion
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + b"".join(b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10 if i > 1
+                                              else b"&lol;" * 10) for i in range(1, 10))
+        + b']><svg xmlns="http://www.w3.org/2000/svg"><text>&lol9;</text></svg>',
+        # an external entity (XXE) and an external DTD
+        b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<svg xmlns="http://www.w3.org/2000/svg"><text>&x;</text></svg>',
+        b'<?xml version="1.0"?><!DOCTYPE svg SYSTEM "http://example.com/evil.dtd">'
+        b'<svg xmlns="http://www.w3.org/2000/svg"/>',
+        b'<svg xmlns="http://www.w3.org/2000/svg"><rect onload="alert(1)" width="4"/></svg>',
+        b'<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><p>hi</p></foreignObject>'
+        b"</svg>",
+        b'<svg xmlns="http://www.w3.org/2000/svg"><style>@import url(http://x/a.css);</style>'
+        b"</svg>",
+        b'<svg xmlns="http://www.w3.org/2000/svg"><style>rect{fill:url(http://x/p)}</style>'
+        b"</svg>",
+        b'<svg xmlns="http://www.w3.org/2000/svg"><use href="other.svg#a"/></svg>',
+        b'<html><svg xmlns="http://www.w3.org/2000/svg"/></html>',  # not an SVG file
     ],
 )
 def test_unsafe_svg_rejected(svg: bytes) -> None:
     with pytest.raises(UnsupportedImage):
         decode_image(svg)
+
+
+def test_svg_that_is_not_xml_is_a_422_not_a_crash() -> None:
+    with pytest.raises(ImageError) as info:
+        decode_image(b'<svg xmlns="http://www.w3.org/2000/svg"><rect></svg>')
+    assert info.value.status == 422
+
+
+def test_svg_links_inside_the_file_and_inline_images_are_fine() -> None:
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
+           b'<defs><rect id="r" width="6" height="6" fill="#000"/></defs>'
+           b'<use href="#r" x="2" y="2"/><rect style="fill:url(#r)" width="1" height="1"/></svg>')
+    assert decode_image(svg, ImageLimits(max_side=64)).format == "SVG"
 
 
 def test_format_comes_from_bytes_not_name() -> None:

@@ -13,7 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from models.embedder import Embedder
+from service.access import Role
 from service.api.main import create_app
+from service.keys import KEYS_FILE, KeyStore
 from service.register import Register
 from service.settings import Settings
 from tests.imagegen import make_mark, to_bytes, write_marks
@@ -53,11 +55,16 @@ def mark_count(client: TestClient) -> int:
 def make_client(
     settings: Settings, embedder: Embedder
 ) -> Iterator[Callable[..., TestClient]]:
-    """Start an app over ``settings`` (optionally changed); every client is closed after."""
+    """Start an app over ``settings`` (optionally changed); every client is closed after.
+    The client sends a key of ``role`` (admin by default, so tests of other features
+    see and may do everything); ``role=None`` sends no key."""
     open_clients: list[TestClient] = []
 
-    def start(**changes: Any) -> TestClient:
-        client = TestClient(create_app(settings.model_copy(update=changes), embedder))
+    def start(role: str | None = "admin", **changes: Any) -> TestClient:
+        changed = settings.model_copy(update=changes)
+        client = TestClient(create_app(changed, embedder))
+        if role is not None:
+            client.headers["Authorization"] = f"Bearer {new_key(changed, role)}"
         client.__enter__()
         open_clients.append(client)
         return client
@@ -66,6 +73,15 @@ def make_client(
     for client in reversed(open_clients):
         if not getattr(client, "stopped", False):
             client.__exit__(None, None, None)
+
+
+def new_key(settings: Settings, role: str) -> str:
+    """A fresh API key of ``role`` in the data dir of ``settings``."""
+    store = KeyStore(settings.resolved_data_dir / KEYS_FILE)
+    try:
+        return store.create(Role(role))[1]
+    finally:
+        store.close()
 
 
 def stop(client: TestClient) -> None:
