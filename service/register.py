@@ -454,9 +454,9 @@ class Register:
                     files = ((str(p), p.relative_to(folder).as_posix())
                              for p in iter_image_files(folder))
                     chunks = _batched(files, self.settings.ingest_chunk)  # bounded memory
-                    for outcomes, tasks in self._prepared(chunks, folder, ledger, spec,
-                                                          executor):
-                        self._apply_chunk(outcomes, tasks, ledger, summary, emit)
+                    for outcomes, tasks, existing in self._prepared(chunks, folder, ledger,
+                                                                    spec, executor):
+                        self._apply_chunk(outcomes, tasks, existing, ledger, summary, emit)
                 finally:
                     if executor is not None:
                         executor.shutdown(cancel_futures=True)
@@ -500,10 +500,13 @@ class Register:
     def _prepared(
         self, chunks: Iterator[list[tuple[str, str]]], folder: Path, ledger: IngestLedger,
         spec: PrepareSpec, executor: ProcessPoolExecutor | None,
-    ) -> Iterator[tuple[list[FileOutcome], list[IngestTask]]]:
-        """Per chunk of ``(path, relative path)``: its metadata rows, mark ids and known
-        content hashes, then the chunk prepared in the workers."""
-        task_chunks: list[list[IngestTask]] = []
+    ) -> Iterator[tuple[list[FileOutcome], list[IngestTask], dict[str, MarkRecord]]]:
+        """Per chunk of ``(path, relative path)``: its metadata rows, mark ids and the
+        records they already have (whose content hashes let workers skip unchanged
+        files), then the chunk prepared in the workers. The lookup still holds when the chunk
+        is written: the write lock is held, and the chunk written in between cannot have
+        touched these marks (a mark id is written once a run: ``IngestLedger.claim``)."""
+        task_chunks: list[tuple[list[IngestTask], dict[str, MarkRecord]]] = []
 
         def work() -> Iterator[list[tuple[str, str | None, PrepareSpec]]]:
             for chunk in chunks:
@@ -512,22 +515,22 @@ class Register:
                                     or mark_id_for(Path(path), folder), rows.get(rel))
                          for path, rel in chunk]
                 known = self.records.get_many([t.mark_id for t in tasks])
-                task_chunks.append(tasks)
+                task_chunks.append((tasks, known))
                 yield [(t.path, known[t.mark_id].content_hash if t.mark_id in known else None,
                         spec) for t in tasks]
 
         for outcomes in map_in_chunks(work(), executor):
-            yield outcomes, task_chunks.pop(0)
+            yield outcomes, *task_chunks.pop(0)
 
     def _apply_chunk(
         self,
         outcomes: list[FileOutcome],
         tasks: list[IngestTask],
+        existing: dict[str, MarkRecord],
         ledger: IngestLedger,
         summary: IngestSummary,
         emit: Callable[[IngestEvent], None],
     ) -> None:
-        existing = self.records.get_many([t.mark_id for t in tasks])
         batch: list[tuple[str, MarkMetadata, PreparedImage | None, str | None]] = []
         batch_rel: list[str] = []
         for outcome, task in zip(outcomes, tasks, strict=True):

@@ -3,12 +3,8 @@ limits with Retry-After, and hostile uploads answered with 4xx JSON while servin
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-import struct
-import zipfile
-import zlib
 from collections.abc import Callable
 
 import pytest
@@ -17,6 +13,8 @@ from fastapi.testclient import TestClient
 from service.api.observability import JsonFormatter
 from service.settings import Settings
 from tests.service.api.conftest import new_key, png, search, top_ids
+from tests.service.test_images import png_claiming
+from tests.service.test_reports import zip_of
 
 
 def test_request_ids_are_echoed_or_made(seeded: TestClient) -> None:
@@ -90,25 +88,9 @@ def test_rate_limit_answers_429_with_retry_after_per_caller(
         "/metrics", headers={"Authorization": f"Bearer {new_key(settings, 'admin')}"}).text
 
 
-def _png_header_only(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-
-
-def _zip(entries: dict[str, bytes], level: int = zipfile.ZIP_DEFLATED) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", level) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
 HOSTILE = {
     "too many bytes": ("q.png", b"\x89PNG\r\n\x1a\n" + b"\0" * (11 * 1024 * 1024), 413),
-    "decompression bomb": ("q.png", _png_header_only(60_000, 60_000), 413),
+    "decompression bomb": ("q.png", png_claiming(60_000, 60_000), 413),
     "text named .png": ("q.png", b"GIF is what I am not" * 10, 415),
     "html named .svg": ("q.svg", b"<html><script>alert(1)</script></html>", 415),
     "svg entities": ("q.svg", b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "b">]>'
@@ -155,7 +137,7 @@ def test_hostile_zips_are_422(make_client: Callable[..., TestClient], monkeypatc
 
     monkeypatch.setattr(reports_api, "MAX_ZIP_FILES", 2)
     client = make_client()
-    response = client.post("/v1/reports", files={"archive": ("a.zip", _zip(entries),
+    response = client.post("/v1/reports", files={"archive": ("a.zip", zip_of(entries),
                                                               "application/zip")})
     assert response.status_code == 422, response.text
     assert message in response.json()["detail"]
