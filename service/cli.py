@@ -94,6 +94,10 @@ def ingest(
     workers: Annotated[
         int | None, typer.Option("--workers", help="Decode processes (0 = inline).")
     ] = None,
+    ray: Annotated[str | None, typer.Option(
+        "--ray", help='Prepare and embed on a Ray cluster: "auto" (the cluster Ray finds, '
+        "or a local one) or its address; the folder must be readable on every node "
+        "[env TMSEARCH_RAY].")] = None,
     jsonl: Annotated[bool, typer.Option(
         "--jsonl", help="Print one JSON line a file on stdout (file, id, outcome, error), "
         "each once its mark is committed; the progress bar goes to stderr.")] = False,
@@ -108,7 +112,9 @@ def ingest(
     if metadata is not None and not metadata.is_file():
         _err(f"metadata file not found: {metadata}")
         raise typer.Exit(2)
-    overrides = {"workers": workers} if workers is not None else {}
+    overrides: dict[str, Any] = {"workers": workers} if workers is not None else {}
+    if ray is not None:
+        overrides["ray"] = ray
     register = _open(ctx, **overrides)
     _check_index(register)
     total = count_image_files(folder)

@@ -26,7 +26,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from itertools import islice
@@ -486,20 +486,24 @@ class Register:
             else:
                 yield file, meta
 
-    def _ingest_workers(self) -> tuple[ProcessPoolExecutor | None, PrepareSpec]:
+    def _ingest_workers(self) -> tuple[Executor | None, PrepareSpec]:
         """Decode workers and what they do. On a CPU they embed too, one model thread
         each: the main process embedding beside them made the two fight for the cores
-        (its batches ran 5x slower). With a GPU the register embeds in large batches."""
+        (its batches ran 5x slower). With a GPU the register embeds in large batches.
+        On a Ray cluster (``settings.ray``) the nodes embed, on their CPUs."""
+        embed_there = replace(self.spec, embed_with=str(self.embedder.weights_path))
+        if self.settings.ray:
+            from service.ray_executor import RayExecutor
+
+            return RayExecutor(self.settings.ray), embed_there
         if self.settings.workers <= 0:
             return None, self.spec
         on_cpu = self.embedder.device.type == "cpu"
-        spec = replace(self.spec, embed_with=str(self.embedder.weights_path)) if on_cpu \
-            else self.spec
-        return worker_pool(self.settings.workers), spec
+        return worker_pool(self.settings.workers), embed_there if on_cpu else self.spec
 
     def _prepared(
         self, chunks: Iterator[list[tuple[str, str]]], folder: Path, ledger: IngestLedger,
-        spec: PrepareSpec, executor: ProcessPoolExecutor | None,
+        spec: PrepareSpec, executor: Executor | None,
     ) -> Iterator[tuple[list[FileOutcome], list[IngestTask], dict[str, MarkRecord]]]:
         """Per chunk of ``(path, relative path)``: its metadata rows, mark ids and the
         records they already have (whose content hashes let workers skip unchanged

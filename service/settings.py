@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     thumbnail_size: int = Field(160, description="Longest side of stored thumbnails.")
     batch_size: int = Field(64, ge=1, description="Images embedded per forward pass.")
     workers: int = Field(2, ge=0, description="Decode worker processes for ingest (0 = inline).")
+    ray: str | None = Field(
+        None, description='Ingest on a Ray cluster: "auto" (the cluster Ray finds, or a '
+        'local one) or its address; none: local worker processes.')
     ingest_chunk: int = Field(
         256, ge=1, description="Files per ingest transaction (one SQLite commit each)."
     )
