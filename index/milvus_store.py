@@ -1,0 +1,251 @@
+"""The vector store on a Milvus server, for registers beyond one process.
+
+``TMSEARCH_VECTOR_STORE=milvus://host:port`` puts the register's vectors in Milvus
+instead of the embedded FAISS index; records stay where they are (SQLite or
+PostgreSQL). The semantics are the FAISS store's: ``add`` is an upsert by vector id,
+``remove`` deletes by id, ``search`` returns the best ``k`` by cosine (inner product of
+unit vectors) among allowed ids, less excluded ones, plus a native filter expression
+over the scalar fields each vector carries (``service.vector_fields``).
+
+Collection schema (one collection per index build):
+
+| field | type | what |
+|---|---|---|
+| ``vector_id`` | INT64, primary key | the records' vector id (whole mark or figure) |
+| ``status`` | VARCHAR(16) | the mark's status, "" when none |
+| ``nice`` | ARRAY<INT64>(45) | Nice classes |
+| ``vienna`` | ARRAY<VARCHAR(16)>(128) | Vienna codes with every prefix by whole levels |
+| ``filed`` | VARCHAR(10) | filing date (ISO), "" when none |
+| ``v`` | FLOAT_VECTOR(dim) | the unit embedding |
+
+Index: HNSW (M=32, efConstruction=200), metric IP, searched with ef = max(64, 2k).
+Consistency level ``Strong`` by default (a search sees every acknowledged write, as with
+FAISS); ``Bounded`` trades that for throughput on a busy cluster.
+
+The register reaches its collection through an alias (``TMSEARCH_MILVUS_COLLECTION``,
+default ``tmsearch``). A re-index builds a new collection ``<alias>_<token>``, fills,
+indexes and loads it while searches go on against the old one, then "saving" the new
+store moves the alias to it in one server-side operation and drops the old collection,
+so no query ever sees a half-built index. The model version that made the vectors is in
+the collection's description: a register opened with another model gets
+``IndexMismatchError`` (re-index), as with a FAISS index file.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from index.base import IndexInfo, IndexMismatchError, SearchHits, VectorNotFound
+
+HNSW = {"M": 32, "efConstruction": 200}
+MAX_TOPK = 16384  # Milvus' limit on k
+_ID_CHUNK = 4096  # ids per ``in [...]`` expression
+_ROW_CHUNK = 2048  # rows per insert
+
+
+def parse_uri(uri: str) -> str:
+    """``milvus://host:port`` -> the client's ``http://host:port``."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "milvus" or not parsed.hostname:
+        raise ValueError(f"a Milvus vector store is milvus://host:port, got {uri!r}")
+    return f"http://{parsed.hostname}:{parsed.port or 19530}"
+
+
+class MilvusStore:
+    """One collection of a Milvus server, reached by the register through an alias."""
+
+    kind = "milvus"
+    native_filters = True  # filters are expressions over the vectors' fields
+
+    def __init__(self, client: Any, info: IndexInfo, collection: str, alias: str,
+                 consistency: str = "Strong") -> None:
+        self.client = client
+        self.info = info
+        self.collection = collection
+        self.alias = alias
+        self.consistency = consistency
+
+    # -- opening ------------------------------------------------------------------------
+    @classmethod
+    def open(cls, uri: str, alias: str, expect: IndexInfo, consistency: str = "Strong"
+             ) -> MilvusStore:
+        """The collection behind ``alias``, or a new empty one (then aliased) when there
+        is none; IndexMismatchError if its vectors were made by another model."""
+        from pymilvus import MilvusClient
+
+        client = MilvusClient(uri=parse_uri(uri))
+        aliases = client.list_aliases().get("aliases", []) if client.list_collections() else []
+        if alias in aliases:
+            collection = client.describe_alias(alias)["collection_name"]
+            info = _info_of(client, collection)
+            if info.model_version != expect.model_version or info.dim != expect.dim:
+                raise IndexMismatchError(
+                    f"the Milvus collection {collection} was built with model "
+                    f"{info.model_version} (dim {info.dim}) but the loaded model is "
+                    f"{expect.model_version} (dim {expect.dim}); run `tmsearch reindex`")
+            client.load_collection(collection)
+            return cls(client, info, collection, alias, consistency)
+        store = cls.create(client, expect, alias, consistency)
+        client.create_alias(store.collection, alias)
+        return store
+
+    @classmethod
+    def create(cls, client: Any, info: IndexInfo, alias: str, consistency: str = "Strong"
+               ) -> MilvusStore:
+        """A new, empty, loaded collection (not yet behind the alias)."""
+        from pymilvus import DataType, MilvusClient
+
+        info = IndexInfo(info.model_version, info.dim, cls.kind,
+                         {**HNSW, "consistency": consistency})
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False,
+                                            description=json.dumps(asdict(info)))
+        schema.add_field("vector_id", DataType.INT64, is_primary=True)
+        schema.add_field("status", DataType.VARCHAR, max_length=16)
+        schema.add_field("nice", DataType.ARRAY, element_type=DataType.INT64, max_capacity=45)
+        schema.add_field("vienna", DataType.ARRAY, element_type=DataType.VARCHAR,
+                         max_capacity=128, max_length=16)
+        schema.add_field("filed", DataType.VARCHAR, max_length=10)
+        schema.add_field("v", DataType.FLOAT_VECTOR, dim=info.dim)
+        index = client.prepare_index_params()
+        index.add_index("v", index_type="HNSW", metric_type="IP", params=HNSW)
+        collection = f"{alias}_{secrets.token_hex(6)}"
+        client.create_collection(collection, schema=schema, index_params=index,
+                                 consistency_level=consistency)
+        client.load_collection(collection)
+        return cls(client, info, collection, alias, consistency)
+
+    def fresh(self) -> MilvusStore:
+        """An empty collection for a re-index, on the same server, not yet aliased."""
+        return MilvusStore.create(self.client, self.info, self.alias, self.consistency)
+
+    # -- writes -------------------------------------------------------------------------
+    def add(self, ids: np.ndarray, vectors: np.ndarray,
+            fields: Sequence[dict[str, Any]] | None = None) -> None:
+        """Upsert ``vectors`` under ``ids`` with their scalar fields (empty if none)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        empty = {"status": "", "nice": [], "vienna": [], "filed": ""}
+        for start in range(0, len(ids), _ROW_CHUNK):
+            rows = [{"vector_id": int(i), "v": v.tolist(),
+                     **(fields[start + n] if fields is not None else empty)}
+                    for n, (i, v) in enumerate(zip(ids[start:start + _ROW_CHUNK],
+                                                   vectors[start:start + _ROW_CHUNK],
+                                                   strict=True))]
+            self.client.upsert(self.collection, rows)
+
+    def remove(self, ids: Iterable[int]) -> int:
+        wanted = np.unique(np.fromiter(ids, dtype=np.int64))
+        present = wanted[self.contains(wanted)]
+        for start in range(0, len(present), _ID_CHUNK):
+            chunk = present[start:start + _ID_CHUNK].tolist()
+            self.client.delete(self.collection, filter=f"vector_id in {chunk}")
+        return len(present)
+
+    def save(self, path: Path | None = None) -> None:
+        """Flush, and put this collection behind the alias (a re-index's swap), dropping
+        the one it replaces. ``path`` is unused: the server keeps the vectors."""
+        self.client.flush(self.collection)
+        current = self.client.describe_alias(self.alias)["collection_name"] \
+            if self.alias in self.client.list_aliases().get("aliases", []) else None
+        if current == self.collection:
+            return
+        if current is None:
+            self.client.create_alias(self.collection, self.alias)
+            return
+        self.client.alter_alias(self.collection, self.alias)
+        self.client.release_collection(current)
+        self.client.drop_collection(current)
+
+    # -- reads --------------------------------------------------------------------------
+    def __len__(self) -> int:
+        rows = self.client.query(self.collection, filter="", output_fields=["count(*)"],
+                                 consistency_level=self.consistency)
+        return int(rows[0]["count(*)"])
+
+    def ids(self) -> np.ndarray:
+        iterator = self.client.query_iterator(self.collection, batch_size=16384, filter="",
+                                              output_fields=["vector_id"])
+        out: list[int] = []
+        try:
+            while batch := iterator.next():
+                out.extend(int(row["vector_id"]) for row in batch)
+        finally:
+            iterator.close()
+        return np.array(sorted(out), dtype=np.int64)
+
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        found: set[int] = set()
+        for start in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[start:start + _ID_CHUNK].tolist()
+            rows = self.client.query(self.collection, filter=f"vector_id in {chunk}",
+                                     output_fields=["vector_id"],
+                                     consistency_level=self.consistency)
+            found.update(int(r["vector_id"]) for r in rows)
+        return np.array([int(i) in found for i in ids], dtype=bool)
+
+    def reconstruct(self, vector_id: int) -> np.ndarray:
+        rows = self.client.get(self.collection, ids=[int(vector_id)], output_fields=["v"])
+        if not rows:
+            raise VectorNotFound(vector_id)
+        return np.asarray(rows[0]["v"], dtype=np.float32)
+
+    def search(self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None, *,
+               excluded_ids: np.ndarray | None = None, expr: str | None = None
+               ) -> SearchHits:
+        """Best ``k`` per query (ids, cosine), -1 / 0.0 padded, among ``allowed_ids`` less
+        ``excluded_ids``, where ``expr`` (a Milvus boolean expression) holds."""
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        if queries.ndim == 1:
+            queries = queries[None, :]
+        k = max(0, min(int(k), MAX_TOPK))
+        out_ids = np.full((len(queries), k), -1, np.int64)
+        out_scores = np.zeros((len(queries), k), np.float32)
+        if k == 0 or (allowed_ids is not None and len(allowed_ids) == 0):
+            return SearchHits(out_ids, out_scores)
+        parts = [f"({expr})"] if expr else []
+        if allowed_ids is not None:
+            parts.append(f"vector_id in {np.unique(allowed_ids).astype(np.int64).tolist()}")
+        if excluded_ids is not None and len(excluded_ids):
+            parts.append(
+                f"vector_id not in {np.unique(excluded_ids).astype(np.int64).tolist()}")
+        found = self.client.search(
+            self.collection, data=queries.tolist(), limit=k, filter=" and ".join(parts),
+            anns_field="v", search_params={"metric_type": "IP", "params": {"ef": max(64, 2 * k)}},
+            consistency_level=self.consistency)
+        for row, hits in enumerate(found):
+            for col, hit in enumerate(hits[:k]):
+                out_ids[row, col] = int(hit["id"])
+                out_scores[row, col] = float(hit["distance"])
+        return SearchHits(out_ids, out_scores)
+
+    # -- reporting ----------------------------------------------------------------------
+    def memory_bytes(self) -> int:
+        return 0  # held by the Milvus server, not by this process
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "collection": self.collection, "alias": self.alias,
+                "vectors": len(self), "index": "HNSW", **HNSW, "metric": "IP",
+                "consistency": self.consistency}
+
+    def drop(self) -> None:
+        """Delete this collection (a re-index that failed before its swap)."""
+        self.client.release_collection(self.collection)
+        self.client.drop_collection(self.collection)
+
+
+def _info_of(client: Any, collection: str) -> IndexInfo:
+    description = client.describe_collection(collection).get("description") or "{}"
+    try:
+        return IndexInfo(**json.loads(description))
+    except (TypeError, ValueError) as exc:
+        raise IndexMismatchError(f"the Milvus collection {collection} was not made by "
+                                 "tmsearch (no index header in its description)") from exc

@@ -1,0 +1,43 @@
+"""A real Milvus server for the tests: the ``milvus`` package's standalone server on
+127.0.0.1, in a temporary folder, started once per test session and stopped after. A
+server that cannot start fails the tests that need it (never a skip)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def milvus_server(base_dir: Path, timeout: float = 120.0) -> Iterator[str]:
+    """``milvus://127.0.0.1:PORT`` of a running server for the block."""
+    from milvus import MilvusServer
+    from pymilvus import MilvusClient
+
+    server = MilvusServer()
+    server.set_base_dir(str(base_dir))
+    server.listen_port = _free_port()
+    server.start()
+    try:
+        uri = f"http://127.0.0.1:{server.listen_port}"
+        deadline = time.monotonic() + timeout
+        while True:  # the proxy may answer a moment after start() returns
+            try:
+                MilvusClient(uri=uri, timeout=10).list_collections()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
+        yield f"milvus://127.0.0.1:{server.listen_port}"
+    finally:
+        server.stop()
