@@ -43,13 +43,21 @@ class SearchHits:
 
 @runtime_checkable
 class VectorStore(Protocol):
+    """What the register asks of a vector store: the embedded FAISS one
+    (``index.faiss_store``) or a Milvus server (``index.milvus_store``, which also takes
+    ``fields`` on ``add`` and a filter ``expr`` on ``search``: ``native_filters``)."""
+
     info: IndexInfo
 
     def __len__(self) -> int: ...
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Upsert by id."""
+        ...
 
-    def remove(self, ids: Iterable[int]) -> int: ...
+    def remove(self, ids: Iterable[int]) -> int:
+        """Delete by id; how many were there."""
+        ...
 
     def search(
         self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None, *,
@@ -58,7 +66,19 @@ class VectorStore(Protocol):
 
     def ids(self) -> np.ndarray: ...
 
-    def save(self, path: Path) -> None: ...
+    def reconstruct(self, vector_id: int) -> np.ndarray:
+        """The stored vector; VectorNotFound if there is none."""
+        ...
+
+    def save(self, path: Path) -> None:
+        """Make what was written durable (FAISS: the index file at ``path``)."""
+        ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def memory_bytes(self) -> int:
+        """Memory the store takes in this process."""
+        ...
 
 
 class VectorNotFound(KeyError, RuntimeError):

@@ -66,19 +66,28 @@ class MilvusStore:
     native_filters = True  # filters are expressions over the vectors' fields
 
     def __init__(self, client: Any, info: IndexInfo, collection: str, alias: str,
-                 consistency: str = "Strong") -> None:
+                 consistency: str = "Strong", live: bool = False) -> None:
         self.client = client
         self.info = info
         self.collection = collection
         self.alias = alias
         self.consistency = consistency
+        # the register's store reads through the alias, so a search that began before a
+        # re-index's swap and runs after it reads the new collection, never a dropped one
+        self.live = live
+        self._retired: list[str] = []  # replaced collections, dropped at the next save
+
+    @property
+    def _reads(self) -> str:
+        return self.alias if self.live else self.collection
 
     # -- opening ------------------------------------------------------------------------
     @classmethod
-    def open(cls, uri: str, alias: str, expect: IndexInfo, consistency: str = "Strong"
-             ) -> MilvusStore:
+    def open(cls, uri: str, alias: str, expect: IndexInfo, consistency: str = "Strong",
+             check_model: bool = True) -> MilvusStore:
         """The collection behind ``alias``, or a new empty one (then aliased) when there
-        is none; IndexMismatchError if its vectors were made by another model."""
+        is none; IndexMismatchError if its vectors were made by another model (unless
+        ``check_model`` is off: the register then refuses searches until a re-index)."""
         from pymilvus import MilvusClient
 
         client = MilvusClient(uri=parse_uri(uri))
@@ -86,15 +95,14 @@ class MilvusStore:
         if alias in aliases:
             collection = client.describe_alias(alias)["collection_name"]
             info = _info_of(client, collection)
-            if info.model_version != expect.model_version or info.dim != expect.dim:
-                raise IndexMismatchError(
-                    f"the Milvus collection {collection} was built with model "
-                    f"{info.model_version} (dim {info.dim}) but the loaded model is "
-                    f"{expect.model_version} (dim {expect.dim}); run `tmsearch reindex`")
+            if check_model and (info.model_version != expect.model_version
+                                or info.dim != expect.dim):
+                raise mismatch(collection, info, expect)
             client.load_collection(collection)
-            return cls(client, info, collection, alias, consistency)
+            return cls(client, info, collection, alias, consistency, live=True)
         store = cls.create(client, expect, alias, consistency)
         client.create_alias(store.collection, alias)
+        store.live = True
         return store
 
     @classmethod
@@ -150,28 +158,38 @@ class MilvusStore:
         return len(present)
 
     def save(self, path: Path | None = None) -> None:
-        """Flush, and put this collection behind the alias (a re-index's swap), dropping
-        the one it replaces. ``path`` is unused: the server keeps the vectors."""
+        """Flush, and put this collection behind the alias (a re-index's swap: one
+        server-side step). The collection it replaces is dropped at the next save or on
+        close, once searches that resolved the alias before the swap are done. ``path``
+        is unused: the server keeps the vectors."""
         self.client.flush(self.collection)
+        self._drop_retired()
         current = self.client.describe_alias(self.alias)["collection_name"] \
             if self.alias in self.client.list_aliases().get("aliases", []) else None
-        if current == self.collection:
-            return
         if current is None:
             self.client.create_alias(self.collection, self.alias)
-            return
-        self.client.alter_alias(self.collection, self.alias)
-        self.client.release_collection(current)
-        self.client.drop_collection(current)
+        elif current != self.collection:
+            self.client.alter_alias(self.collection, self.alias)
+            self._retired.append(current)
+        self.live = True
+
+    def close(self) -> None:
+        self._drop_retired()
+
+    def _drop_retired(self) -> None:
+        while self._retired:
+            old = self._retired.pop()
+            self.client.release_collection(old)
+            self.client.drop_collection(old)
 
     # -- reads --------------------------------------------------------------------------
     def __len__(self) -> int:
-        rows = self.client.query(self.collection, filter="", output_fields=["count(*)"],
+        rows = self.client.query(self._reads, filter="", output_fields=["count(*)"],
                                  consistency_level=self.consistency)
         return int(rows[0]["count(*)"])
 
     def ids(self) -> np.ndarray:
-        iterator = self.client.query_iterator(self.collection, batch_size=16384, filter="",
+        iterator = self.client.query_iterator(self._reads, batch_size=16384, filter="",
                                               output_fields=["vector_id"])
         out: list[int] = []
         try:
@@ -186,14 +204,14 @@ class MilvusStore:
         found: set[int] = set()
         for start in range(0, len(ids), _ID_CHUNK):
             chunk = ids[start:start + _ID_CHUNK].tolist()
-            rows = self.client.query(self.collection, filter=f"vector_id in {chunk}",
+            rows = self.client.query(self._reads, filter=f"vector_id in {chunk}",
                                      output_fields=["vector_id"],
                                      consistency_level=self.consistency)
             found.update(int(r["vector_id"]) for r in rows)
         return np.array([int(i) in found for i in ids], dtype=bool)
 
     def reconstruct(self, vector_id: int) -> np.ndarray:
-        rows = self.client.get(self.collection, ids=[int(vector_id)], output_fields=["v"])
+        rows = self.client.get(self._reads, ids=[int(vector_id)], output_fields=["v"])
         if not rows:
             raise VectorNotFound(vector_id)
         return np.asarray(rows[0]["v"], dtype=np.float32)
@@ -218,7 +236,7 @@ class MilvusStore:
             parts.append(
                 f"vector_id not in {np.unique(excluded_ids).astype(np.int64).tolist()}")
         found = self.client.search(
-            self.collection, data=queries.tolist(), limit=k, filter=" and ".join(parts),
+            self._reads, data=queries.tolist(), limit=k, filter=" and ".join(parts),
             anns_field="v", search_params={"metric_type": "IP", "params": {"ef": max(64, 2 * k)}},
             consistency_level=self.consistency)
         for row, hits in enumerate(found):
@@ -240,6 +258,13 @@ class MilvusStore:
         """Delete this collection (a re-index that failed before its swap)."""
         self.client.release_collection(self.collection)
         self.client.drop_collection(self.collection)
+
+
+def mismatch(collection: str, found: IndexInfo, expect: IndexInfo) -> IndexMismatchError:
+    return IndexMismatchError(
+        f"the Milvus collection {collection} was built with model {found.model_version} "
+        f"(dim {found.dim}) but the loaded model is {expect.model_version} (dim "
+        f"{expect.dim}); run `tmsearch reindex`")
 
 
 def _info_of(client: Any, collection: str) -> IndexInfo:

@@ -428,6 +428,17 @@ def stats(
         typer.echo("the index was built with another model: run `tmsearch reindex`")
 
 
+def _faiss_only(ctx: typer.Context, command: str) -> None:
+    """check and repair compare the data dir with its FAISS index file; a Milvus store
+    is checked by reopening the register (reconcile runs on open) and backed up with
+    Milvus's own tools."""
+    if ctx.obj.settings.vector_store != "faiss":
+        _err(f"`tmsearch {command}` works on a FAISS index in the data dir; this register's "
+             f"vectors are in {ctx.obj.settings.vector_store} (opening the register "
+             "reconciles them with the records)")
+        raise typer.Exit(2)
+
+
 @app.command()
 def check(
     ctx: typer.Context,
@@ -442,6 +453,7 @@ def check(
     if not (data_dir / RECORDS_FILE).is_file():
         _err(f"{data_dir} holds no register")
         raise typer.Exit(2)
+    _faiss_only(ctx, "check")
     report = check_data_dir(data_dir, RECORDS_FILE, INDEX_FILE)
     body = report.to_dict()
     if as_json:
@@ -471,6 +483,7 @@ def repair(
     """Mend drift: re-embed vectors the index lacks, drop those it should not hold, delete
     stored files no record uses and leftovers of interrupted writes. Needs the data dir
     alone (stop the server first)."""
+    _faiss_only(ctx, "repair")
     register = _open(ctx)
     _check_index(register)
     try:

@@ -312,10 +312,14 @@ class RecordStore:
             return [int(r[0]) for r in self._conn.execute(
                 "SELECT vector_id FROM marks UNION ALL SELECT vector_id FROM components")]
 
-    def vector_ids_matching(self, filters: SearchFilters, include_unpublished: bool = True
-                            ) -> list[int]:
-        """Vector ids of the marks that pass ``filters`` (semantics: service/query.py)."""
+    def vector_ids_matching(self, filters: SearchFilters, include_unpublished: bool = True,
+                            mark_ids: Sequence[str] | None = None) -> list[int]:
+        """Vector ids of the marks that pass ``filters`` (semantics: service/query.py),
+        among ``mark_ids`` when given."""
         where, params = _filter_sql(filters, include_unpublished)
+        if mark_ids is not None:
+            where += f" AND id IN ({','.join('?' * len(mark_ids))})"
+            params = [*params, *mark_ids]
         with self._lock:
             rows = self._conn.execute(  # the filter is evaluated once, for marks
                 f"WITH hit AS (SELECT id, vector_id FROM marks WHERE {where}) "

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from index.base import IndexInfo, IndexMismatchError
+from index.base import IndexInfo, IndexMismatchError, VectorStore
 from index.choice import choose_index
 from index.faiss_store import FaissStore
 from models.embedder import Embedder
@@ -68,7 +68,7 @@ from service.pipeline import (
     query_inputs,
     worker_pool,
 )
-from service.query import QueryError, SearchOptions
+from service.query import QueryError, SearchFilters, SearchOptions
 from service.records import ComponentRecord, MarkRecord, NewImage, RecordStore
 from service.risk import RiskLevel, RiskThresholds
 from service.settings import Settings
@@ -78,6 +78,7 @@ from service.text_match import (
     raise_by_words,
     text_similarity,
 )
+from service.vector_fields import filter_expression, vector_fields
 
 INDEX_FILE = Path("index") / "vectors.tmsi"
 # index hits fetched per wanted mark: a mark has up to 1 + MAX_FIGURES vectors
@@ -224,7 +225,22 @@ class Register:
     def _expected_info(self) -> IndexInfo:
         return IndexInfo(model_version=self.embedder.version, dim=self.embedder.dim)
 
-    def _load_store(self) -> FaissStore:
+    @property
+    def native_filters(self) -> bool:
+        """The store filters by the vectors' own fields (Milvus), not by id sets."""
+        return bool(getattr(self.store, "native_filters", False))
+
+    def _load_store(self) -> VectorStore:
+        if self.settings.vector_store != "faiss":
+            from index.milvus_store import MilvusStore, mismatch
+
+            expect = self._expected_info()
+            store = MilvusStore.open(self.settings.vector_store, self.settings.milvus_collection,
+                                     expect, self.settings.milvus_consistency,
+                                     check_model=False)
+            if (store.info.model_version, store.info.dim) != (expect.model_version, expect.dim):
+                self.index_error = mismatch(store.collection, store.info, expect)
+            return store
         if not self.index_path.is_file():
             return FaissStore(self._expected_info())
         try:
@@ -237,6 +253,8 @@ class Register:
         with self._write_lock:
             if self._dirty and self.index_error is None:
                 self.save_index()
+            if hasattr(self.store, "close"):
+                self.store.close()  # Milvus: drop a collection a re-index replaced
             self.records.close()
             self.lock.close()
 
@@ -285,7 +303,8 @@ class Register:
                         except Exception:  # noqa: BLE001 - reported, never fatal
                             report.unreadable.append(record.id)
                     if ids:
-                        self.store.add(np.array(ids), self.embedder.embed_prepared(inputs))
+                        self._store_add(self.store, np.array(ids),
+                                        self.embedder.embed_prepared(inputs))
                         report.restored += len(ids)
             if report.dropped or report.restored:
                 self.save_index()
@@ -371,6 +390,11 @@ class Register:
             ids = [v for (rec, _), img in zip(results, new_images, strict=True) if img
                    for v in rec.all_vector_ids()]
             self._index_add(np.array(ids, dtype=np.int64), vectors)
+        if self.native_filters:  # metadata-only changes: the vectors' fields follow them
+            kept = np.array([v for (rec, _), img in zip(results, new_images, strict=True)
+                             if img is None for v in rec.all_vector_ids()], dtype=np.int64)
+            if len(kept):
+                self._index_add(kept, np.stack([self.store.reconstruct(int(v)) for v in kept]))
         self._collect_unused_images(previous.values())
         self._changed(len(items))
         return results
@@ -635,22 +659,30 @@ class Register:
         k = min(k or self.settings.default_k, self.settings.max_k)
         if not queries:
             return []
-        allowed = excluded = None
-        if not options.filters.is_empty():
+        allowed = excluded = expr = None
+        if self.native_filters:  # the store filters; only the owner needs the records
+            expr = filter_expression(options.filters, options.include_unpublished)
+            if options.filters.owner:
+                allowed = np.array(self.records.vector_ids_matching(
+                    SearchFilters(owner=options.filters.owner)), np.int64)
+        elif not options.filters.is_empty():
             allowed = np.array(self.records.vector_ids_matching(
                 options.filters, options.include_unpublished), np.int64)
-            if allowed.size == 0:
-                return [Results() for _ in queries]
         elif not options.include_unpublished:
             excluded = np.array(self.records.unpublished_vector_ids(), np.int64)
-        allowed_set = None if allowed is None else set(allowed.tolist())
+        if allowed is not None and allowed.size == 0:
+            return [Results() for _ in queries]
+        allowed_set = None if allowed is None or expr is not None else set(allowed.tolist())
         flat = [view.model_input for query in queries for view in query.views]
         vectors = self.embedder.embed_prepared(flat)
         # a mark owns several vectors (whole + components): fetch enough to fill k marks
         depth = (k + len(options.exclude_ids)) * COMPONENT_DEPTH
         if options.mode is SearchMode.colour:
             depth *= 2  # colour can lift a mark that is further away in shape
-        hits = self.store.search(vectors, depth, allowed, excluded_ids=excluded)
+        if expr is not None:
+            hits = self.store.search(vectors, depth, allowed, expr=expr)
+        else:
+            hits = self.store.search(vectors, depth, allowed, excluded_ids=excluded)
         wanted = [int(i) for i in np.unique(hits.ids) if i >= 0]
         records = self.records.get_by_vector_ids(wanted)
         out: list[Results] = []
@@ -685,7 +717,8 @@ class Register:
             if words:  # marks found by their words join those found by shape
                 self._add_word_candidates(best, records, words, vectors[first_row:row],
                                           penalties, query.views, allowed_set,
-                                          options.exclude_ids, options.include_unpublished)
+                                          options.exclude_ids, options.include_unpublished,
+                                          None if allowed_set is not None else options.filters)
             ranked = []
             for shape, v, part in best.values():
                 record = records[v]
@@ -711,12 +744,17 @@ class Register:
         records: dict[int, MarkRecord], words: str, query_vectors: np.ndarray,
         penalties: list[float], views: Sequence[QueryView], allowed: set[int] | None,
         excluded: frozenset[str], include_unpublished: bool,
+        filters: SearchFilters | None = None,
     ) -> None:
         """Marks whose words resemble the query's but whose shape was not in the hits:
-        their shape score is computed from their stored vectors."""
+        their shape score is computed from their stored vectors. They pass the filters
+        as the hits did: by the allowed ids, or (a store that filters natively) by the
+        records' SQL restricted to these few marks."""
         found = self.records.marks_with_words(words)
         new = [m for m in found if m not in best and m not in excluded
                and text_similarity(words, found[m]) >= MIN_WORDS_SIMILARITY]
+        if allowed is None and filters is not None and not filters.is_empty() and new:
+            allowed = set(self.records.vector_ids_matching(filters, True, mark_ids=new))
         for record in self.records.get_many(new).values():
             if allowed is not None and record.vector_id not in allowed:
                 continue
@@ -803,15 +841,15 @@ class Register:
                                 memory_budget or self.settings.memory_budget,
                                 index or self.settings.index)
             info = replace(self._expected_info(), kind=plan.kind, params=plan.params)
-            fresh = FaissStore.build(info, ids, vectors, workdir=self.index_path.parent)
+            fresh = self._build_store(info, ids, vectors)
             del vectors
             with self._write_lock:
                 for operation, op_ids, op_vectors in self._reindex_log:
                     if operation == "add":
-                        fresh.add(op_ids, op_vectors)
+                        self._store_add(fresh, op_ids, op_vectors)
                     else:
                         fresh.remove(op_ids)
-                fresh.save(self.index_path)
+                fresh.save(self.index_path)  # Milvus: the alias moves to the new collection
                 self.store = fresh
                 self.index_error = None
                 self._dirty = 0
@@ -848,9 +886,34 @@ class Register:
                     on_progress(done, total)
         return (np.concatenate(ids) if ids else np.empty(0, np.int64)), done
 
+    def _build_store(self, info: IndexInfo, ids: np.ndarray, vectors: np.ndarray
+                     ) -> VectorStore:
+        """A new store holding ``vectors``, not yet the register's (a re-index's)."""
+        if not self.native_filters:
+            return FaissStore.build(info, ids, vectors, workdir=self.index_path.parent)
+        fresh = self.store.fresh()  # type: ignore[attr-defined]
+        try:
+            for start in range(0, len(ids), 8192):
+                self._store_add(fresh, ids[start:start + 8192],
+                                np.asarray(vectors[start:start + 8192]))
+        except BaseException:
+            fresh.drop()
+            raise
+        return fresh
+
+    def _store_add(self, store: VectorStore, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """``store.add``, with each vector's scalar fields when the store filters by them."""
+        if not getattr(store, "native_filters", False):
+            store.add(ids, vectors)
+            return
+        owners = self.records.get_by_vector_ids([int(i) for i in ids])
+        fields = [vector_fields(owners[int(i)]) if int(i) in owners else None for i in ids]
+        known = [n for n, f in enumerate(fields) if f is not None]  # removed since: skipped
+        store.add(ids[known], vectors[known], [fields[n] for n in known])
+
     def _index_add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Add to the live index, and to the log of a running re-index."""
-        self.store.add(ids, vectors)
+        self._store_add(self.store, ids, vectors)
         if self._reindex_log is not None:
             self._reindex_log.append(("add", ids, vectors))
 
@@ -864,7 +927,7 @@ class Register:
         """The register at a glance. Without unpublished marks, the counts are those of
         published marks and the vector count is left out (it would count the others)."""
         on_disk = None
-        if self.index_path.is_file():
+        if not self.native_filters and self.index_path.is_file():
             on_disk = FaissStore.read_info(self.index_path).model_version
         return {
             "data_dir": str(self.data_dir),

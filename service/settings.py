@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     index_save_every: int = Field(
         5000, ge=1, description="Persist the index after this many changes while ingesting."
     )
+    vector_store: str = Field(
+        "faiss", description="Where the vectors live: faiss (an index file in the data dir) "
+        "or milvus://host:port (a Milvus server; see index/milvus_store.py).")
+    milvus_collection: str = Field(
+        "tmsearch", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$",
+        description="The alias the register's Milvus collection is reached by.")
+    milvus_consistency: Literal["Strong", "Bounded", "Session", "Eventually"] = Field(
+        "Strong", description="Milvus consistency level of searches and reads.")
     anonymous_access: bool = Field(
         True, description="Requests without an API key act as the public role; false: "
         "they get 401.")

@@ -90,6 +90,8 @@ def test_reindex_swaps_the_alias_whole_and_refuses_another_model(store: MilvusSt
     fresh.save()
     reopened = MilvusStore.open(milvus_uri, store.alias, INFO)
     assert reopened.collection == fresh.collection and len(reopened) == 300
-    assert store.collection not in store.client.list_collections()  # the old one is gone
+    assert len(store) == 300  # the old store object reads through the alias too
+    fresh.close()  # the replaced collection is dropped once past the swap
+    assert store.collection not in store.client.list_collections()
     with pytest.raises(IndexMismatchError, match="run `tmsearch reindex`"):
         MilvusStore.open(milvus_uri, store.alias, IndexInfo("other@2", DIM))
