@@ -32,7 +32,7 @@ def register(settings: Settings, embedder: Embedder) -> Iterator[Register]:
 @pytest.fixture(scope="session")
 def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Milvus server for the session (started on first use, by tests marked milvus)."""
-    from tests.milvus_server import milvus_server
+    from scripts.milvus_server import milvus_server
 
     with milvus_server(tmp_path_factory.mktemp("milvus")) as uri:
         yield uri

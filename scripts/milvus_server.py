@@ -1,6 +1,7 @@
-"""A real Milvus server for the tests: the ``milvus`` package's standalone server on
-127.0.0.1, in a temporary folder, started once per test session and stopped after. A
-server that cannot start fails the tests that need it (never a skip)."""
+"""A real Milvus server for the tests and benchmarks: the ``milvus`` package's
+standalone server (2.3.5, binaries inside the wheel: nothing is downloaded) on
+127.0.0.1 in a folder of its own, stopped when the block ends. A server that cannot
+start raises: the tests that need it fail, never skip."""
 
 from __future__ import annotations
 
