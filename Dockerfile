@@ -4,6 +4,8 @@
 FROM python:3.11-slim
 
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# optional parts: milvus (the Milvus client), ray (distributed ingest)
+ARG EXTRAS=milvus
 ENV PIP_NO_CACHE_DIR=1 \
     PYTHONUNBUFFERED=1 \
     TMSEARCH_DATA_DIR=/data \
@@ -19,7 +21,7 @@ COPY pyproject.toml README.md ./
 COPY service ./service
 COPY models ./models
 COPY index ./index
-RUN pip install --extra-index-url "${TORCH_INDEX_URL}" . \
+RUN pip install --extra-index-url "${TORCH_INDEX_URL}" ".[${EXTRAS}]" \
     && useradd --create-home --uid 10001 tmsearch \
     && mkdir -p /data && chown tmsearch:tmsearch /data
 

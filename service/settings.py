@@ -64,7 +64,8 @@ class Settings(BaseSettings):
         "tmsearch", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$",
         description="The alias the register's Milvus collection is reached by.")
     milvus_consistency: Literal["Strong", "Bounded", "Session", "Eventually"] = Field(
-        "Strong", description="Milvus consistency level of searches and reads.")
+        "Session", description="Milvus consistency level of searches: Session sees this "
+        "process's writes; Strong also other processes' (a time tick, 200-400 ms, more).")
     anonymous_access: bool = Field(
         True, description="Requests without an API key act as the public role; false: "
         "they get 401.")
