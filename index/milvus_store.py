@@ -130,9 +130,10 @@ class MilvusStore:
         client.load_collection(collection)
         return cls(client, info, collection, alias, consistency)
 
-    def fresh(self) -> MilvusStore:
-        """An empty collection for a re-index, on the same server, not yet aliased."""
-        return MilvusStore.create(self.client, self.info, self.alias, self.consistency)
+    def fresh(self, info: IndexInfo | None = None) -> MilvusStore:
+        """An empty collection for a re-index (of vectors made by ``info``'s model: the
+        register's, which may differ from this collection's), not yet aliased."""
+        return MilvusStore.create(self.client, info or self.info, self.alias, self.consistency)
 
     # -- writes -------------------------------------------------------------------------
     def add(self, ids: np.ndarray, vectors: np.ndarray,

@@ -891,7 +891,7 @@ class Register:
         """A new store holding ``vectors``, not yet the register's (a re-index's)."""
         if not self.native_filters:
             return FaissStore.build(info, ids, vectors, workdir=self.index_path.parent)
-        fresh = self.store.fresh()  # type: ignore[attr-defined]
+        fresh = self.store.fresh(info)  # type: ignore[attr-defined]
         try:
             for start in range(0, len(ids), 8192):
                 self._store_add(fresh, ids[start:start + 8192],

@@ -158,3 +158,27 @@ def test_reopening_reconciles_the_collection_with_the_records(
         assert set(reopened.store.ids().tolist()) == set(reopened.records.vector_ids())
         assert _ids(reopened, 4, OPTIONS["examiner"], 1) == ["mark-4"]
         assert 10**9 not in set(reopened.store.ids().tolist())
+
+
+def test_a_collection_made_by_another_model_is_refused_until_a_reindex(
+    tmp_path: Path, embedder: Embedder, milvus_uri: str
+) -> None:
+    from index.base import IndexInfo, IndexMismatchError
+    from index.milvus_store import MilvusStore
+
+    alias = f"reg_{uuid.uuid4().hex[:10]}"
+    old = MilvusStore.open(milvus_uri, alias, IndexInfo("older-model@1", embedder.dim))
+    settings = Settings(data_dir=tmp_path / "d", device="cpu", workers=0,
+                        vector_store=milvus_uri, milvus_collection=alias)
+    with Register(settings, embedder) as register:
+        assert isinstance(register.index_error, IndexMismatchError)
+        with pytest.raises(IndexMismatchError, match="run `tmsearch reindex`"):
+            register.search(to_bytes(make_mark(1)), 1)
+        with pytest.raises(IndexMismatchError):
+            register.add_mark(to_bytes(make_mark(1)), _meta(1))
+        assert register.reindex() == 0
+        assert register.index_error is None
+        assert register.store.info.model_version == embedder.version
+        register.add_mark(to_bytes(make_mark(1)), _meta(1))
+        assert _ids(register, 1, OPTIONS["examiner"], 1) == ["mark-1"]
+    assert old.collection not in old.client.list_collections()  # dropped after the swap
