@@ -20,7 +20,7 @@ Collection schema (one collection per index build):
 
 Index: HNSW (M=32, efConstruction=200), metric IP, searched with ef = max(64, 2k).
 Searches run at consistency level ``Session`` by default: they see every write this
-process acknowledged (as with FAISS, whose index is the process's own), at 2.8 ms a
+process acknowledged (as with FAISS, whose index is the process's own), at 2.7 ms a
 query against 100k vectors here; ``Strong`` also waits for writes of other processes
 and costs a time tick (200-400 ms here, ``scripts/bench_milvus.py``). Maintenance reads
 (the ids, counts and presence that reconcile compares with the records) are always
