@@ -66,11 +66,6 @@ class ImageStore:
         for path in (self.image_path(key, media_type), self.thumb_path(key)):
             path.unlink(missing_ok=True)
 
-    def keys(self) -> set[str]:
-        if not self.images.is_dir():
-            return set()
-        return {p.stem for p in self.images.glob("*/*") if not p.name.endswith(".tmp")}
-
     def files(self) -> dict[str, list[Path]]:
         """Every stored file (image or thumbnail) by key; leftovers of interrupted writes
         (``*.tmp``) are not among them (see ``temp_files``)."""
