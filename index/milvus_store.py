@@ -210,6 +210,21 @@ class MilvusStore:
             found.update(int(r["vector_id"]) for r in rows)
         return np.array([int(i) in found for i in ids], dtype=bool)
 
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``ids``, in their order, in one round trip a chunk;
+        VectorNotFound for the first that is missing."""
+        ids = np.asarray(ids, dtype=np.int64)
+        found: dict[int, np.ndarray] = {}
+        for start in range(0, len(ids), _ID_CHUNK):
+            rows = self.client.get(self.collection, ids=ids[start:start + _ID_CHUNK].tolist(),
+                                   output_fields=["v"], consistency_level=self.consistency)
+            found.update((int(r["vector_id"]), np.asarray(r["v"], np.float32)) for r in rows)
+        missing = [int(i) for i in ids if int(i) not in found]
+        if missing:
+            raise VectorNotFound(missing[0])
+        return np.stack([found[int(i)] for i in ids]) if len(ids) else \
+            np.empty((0, self.info.dim), np.float32)
+
     def reconstruct(self, vector_id: int) -> np.ndarray:
         rows = self.client.get(self.collection, ids=[int(vector_id)], output_fields=["v"],
                                consistency_level=self.consistency)

@@ -394,7 +394,7 @@ class Register:
             kept = np.array([v for (rec, _), img in zip(results, new_images, strict=True)
                              if img is None for v in rec.all_vector_ids()], dtype=np.int64)
             if len(kept):
-                self._index_add(kept, np.stack([self.store.reconstruct(int(v)) for v in kept]))
+                self._index_add(kept, self.store.vectors(kept))  # type: ignore[attr-defined]
         self._collect_unused_images(previous.values())
         self._changed(len(items))
         return results
