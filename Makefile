@@ -6,7 +6,7 @@ DATA_DIR ?= ./var
 STAMP  := $(VENV)/.installed
 
 .PHONY: install run demo serve test lint bench evaluate train clean fetch-data eval-data fonts \
-	browser-deps
+	browser-deps postgres-deps
 
 install: $(STAMP)
 
@@ -29,7 +29,16 @@ serve: install
 browser-deps: install
 	VENV=$(VENV) sh scripts/browser_deps.sh || echo "browser tests will be skipped"
 
-test: install browser-deps
+# Debian's PostgreSQL for the tests marked postgres (each test session starts its own
+# throw-away server on 127.0.0.1; nothing here is left running)
+postgres-deps:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null; then \
+		echo "postgresql present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	else echo "install PostgreSQL first: sudo apt-get install postgresql"; exit 1; fi
+
+test: install browser-deps postgres-deps
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

@@ -59,7 +59,13 @@ def main(
         overrides["data_dir"] = data_dir
     if device is not None:
         overrides["device"] = device
-    ctx.obj = CliState(Settings(**overrides))
+    try:
+        ctx.obj = CliState(Settings(**overrides))
+    except ValidationError as exc:  # a bad TMSEARCH_* variable: say which, no traceback
+        for problem in exc.errors():
+            field = ".".join(str(p) for p in problem["loc"])
+            _err(f"setting {field}: {problem['msg']}")
+        raise typer.Exit(2) from exc
 
 
 def _open(ctx: typer.Context, **overrides: Any):  # noqa: ANN202 - Register, imported lazily
@@ -439,6 +445,15 @@ def _faiss_only(ctx: typer.Context, command: str) -> None:
         raise typer.Exit(2)
 
 
+def _records_in_data_dir(ctx: typer.Context, command: str) -> None:
+    """backup and restore copy the data dir; records in a database server are not in it."""
+    if ctx.obj.settings.database_url is not None:
+        _err(f"{command} covers registers whose records live in the data dir; this one's are "
+             "in a database server (TMSEARCH_DATABASE_URL): use that server's own backups "
+             "(pg_dump, base backups) for the records and copy the data dir beside them")
+        raise typer.Exit(2)
+
+
 @app.command()
 def check(
     ctx: typer.Context,
@@ -447,14 +462,19 @@ def check(
     """Report drift between the records, the stored images and the saved index, changing
     nothing (safe while a server runs; the model is not loaded). Exit 1 if any."""
     from service.consistency import check as check_data_dir
-    from service.register import INDEX_FILE, RECORDS_FILE
+    from service.register import INDEX_FILE, RECORDS_FILE, records_location
 
-    data_dir = ctx.obj.settings.resolved_data_dir
-    if not (data_dir / RECORDS_FILE).is_file():
+    settings: Settings = ctx.obj.settings
+    data_dir = settings.resolved_data_dir
+    if settings.database_url is None and not (data_dir / RECORDS_FILE).is_file():
         _err(f"{data_dir} holds no register")
         raise typer.Exit(2)
     _faiss_only(ctx, "check")
-    report = check_data_dir(data_dir, RECORDS_FILE, INDEX_FILE)
+    try:
+        report = check_data_dir(data_dir, str(records_location(settings)), INDEX_FILE)
+    except Exception as exc:  # noqa: BLE001 - an unreachable database: one clear line
+        _err(str(exc))
+        raise typer.Exit(1) from exc
     body = report.to_dict()
     if as_json:
         typer.echo(json.dumps(body, indent=2))
@@ -515,6 +535,7 @@ def backup(
     from service.backup import backup as backup_data_dir
     from service.register import INDEX_FILE, RECORDS_FILE
 
+    _records_in_data_dir(ctx, "backup")
     try:
         report = backup_data_dir(ctx.obj.settings.resolved_data_dir, dest, RECORDS_FILE,
                                  INDEX_FILE)
@@ -544,6 +565,7 @@ def restore(
     from service.data_lock import DataDirBusy
     from service.register import INDEX_FILE, RECORDS_FILE
 
+    _records_in_data_dir(ctx, "restore")
     data_dir = ctx.obj.settings.resolved_data_dir
     try:
         moved = restore_data_dir(src, data_dir, force)
@@ -623,10 +645,6 @@ def demo(
     )
 
 
-if __name__ == "__main__":  # python -m service.cli, as the tmsearch script
-    app()
-
-
 keys_app = typer.Typer(help="API keys: create, list, revoke (stored hashed in the data dir).",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
@@ -704,3 +722,75 @@ def keys_revoke(
     finally:
         store.close()
     typer.echo(f"revoked {key.key_id} ({key.role.value}) at {key.revoked_at}")
+
+
+db_app = typer.Typer(help="The records database: its schema revision and migrations.",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _records_url(ctx: typer.Context):  # noqa: ANN202 - sqlalchemy URL, imported lazily
+    from service.db.engine import database_url
+    from service.register import records_location
+
+    return database_url(records_location(ctx.obj.settings))
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    sql: Annotated[bool, typer.Option(
+        "--sql", help="Print the DDL (for a DBA to apply) instead of running it.")] = False,
+) -> None:
+    """Migrate the records schema to this release's (the server also does this on open,
+    unless TMSEARCH_DATABASE_MIGRATE=false)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.db.engine import create_records_engine, redacted
+    from service.db.migrate import HEAD, SchemaError, ensure_schema, upgrade_sql
+
+    url = _records_url(ctx)
+    if sql:
+        typer.echo(upgrade_sql(url))
+        return
+    engine = create_records_engine(url)
+    try:
+        ensure_schema(engine)
+    except (SchemaError, SQLAlchemyError) as exc:
+        _err(f"{redacted(url)}: {getattr(exc, 'orig', None) or exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"{redacted(url)}: schema at revision {HEAD} (this release's)")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Print the records schema's revision; exit 1 when it is behind this release's."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.db.engine import create_records_engine, redacted
+    from service.db.migrate import HEAD, current_revision
+
+    url = _records_url(ctx)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        _err(f"no records database at {url.database}")
+        raise typer.Exit(2)
+    engine = create_records_engine(url)
+    try:
+        with engine.connect() as conn:
+            revision = current_revision(conn)
+    except SQLAlchemyError as exc:
+        _err(f"{redacted(url)}: {getattr(exc, 'orig', None) or exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    state = "up to date" if revision == HEAD else "behind: run `tmsearch db upgrade`"
+    typer.echo(f"{redacted(url)} ({url.get_backend_name()}): revision {revision or 'none'}, "
+               f"this release's {HEAD}: {state}")
+    if revision != HEAD:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # python -m service.cli, as the tmsearch script
+    app()

@@ -56,9 +56,11 @@ class CheckReport:
 
 
 def check(data_dir: Path, records_file: str, index_file: Path) -> CheckReport:
-    """Compare records, stored files and the saved index of ``data_dir`` (read only)."""
+    """Compare records, stored files and the saved index of ``data_dir`` (read only).
+    ``records_file`` is the records' file in the data dir, or a database URL."""
     report = CheckReport()
-    records = RecordStore(data_dir / records_file)
+    records = RecordStore(records_file if "://" in records_file else data_dir / records_file,
+                          migrate=False)  # read only
     try:
         report.marks = records.count()
         live = set(records.vector_ids())

@@ -1,4 +1,5 @@
-"""Mark records in SQLite (WAL): the register's source of truth.
+"""Mark records: the register's source of truth, in SQLite (a file in the data dir, the
+default) or PostgreSQL (``TMSEARCH_DATABASE_URL``), one schema for both (service/db).
 
 Each record names the int64 ``vector_id`` under which its embedding sits in the vector
 store. Vector ids are handed out from a counter in the same transaction as the record
@@ -9,56 +10,24 @@ told apart from a live one (see ``Register.reconcile``).
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from sqlalchemy import Connection, text
 
 from service.access import is_published, published_sql
+from service.db.dialect import Dialect, dialect_for
+from service.db.engine import SQLITE_BEGIN, create_records_engine, database_url, redacted
+from service.db.migrate import ensure_schema
 from service.metadata import MarkMetadata
 from service.query import SearchFilters
 from service.text_match import normalise_text, trigram_terms
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS marks (
-    id TEXT PRIMARY KEY,
-    vector_id INTEGER NOT NULL UNIQUE,
-    name TEXT,
-    owner TEXT,
-    application_number TEXT,
-    registration_number TEXT,
-    nice_classes TEXT NOT NULL DEFAULT '[]',
-    vienna_codes TEXT NOT NULL DEFAULT '[]',
-    status TEXT,
-    filing_date TEXT,
-    content_hash TEXT NOT NULL,
-    image_key TEXT NOT NULL,
-    media_type TEXT NOT NULL,
-    source TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    colour BLOB,
-    text TEXT
-);
-CREATE INDEX IF NOT EXISTS marks_image_key ON marks(image_key);
-CREATE INDEX IF NOT EXISTS marks_status ON marks(status);
-CREATE TABLE IF NOT EXISTS components (
-    vector_id INTEGER PRIMARY KEY,
-    mark_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    box TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS components_mark ON components(mark_id);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
--- the verbal elements (normalised, service/text_match.py) for words lookups by trigram
-CREATE VIRTUAL TABLE IF NOT EXISTS mark_words USING fts5(
-    mark_id UNINDEXED, words, tokenize='trigram'
-);
-"""
 
 _COLUMNS = (
     "id, vector_id, name, owner, application_number, registration_number, nice_classes, "
@@ -142,199 +111,230 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _filter_sql(filters: SearchFilters, include_unpublished: bool = True
-                ) -> tuple[str, list[object]]:
+def _bind(params: dict[str, Any], values: Sequence[object], prefix: str = "p") -> str:
+    """Bind ``values`` under fresh names in ``params``; returns ``:p0, :p1, ...``."""
+    names = []
+    for value in values:
+        name = f"{prefix}{len(params)}"
+        params[name] = value
+        names.append(f":{name}")
+    return ", ".join(names)
+
+
+def _filter_sql(filters: SearchFilters, sql: Dialect, include_unpublished: bool = True
+                ) -> tuple[str, dict[str, Any]]:
     """A WHERE clause and its parameters for ``filters``; values are always bound."""
-    clauses: list[str] = ["1" if include_unpublished else published_sql()]
-    params: list[object] = []
+    clauses: list[str] = ["TRUE" if include_unpublished else published_sql()]
+    params: dict[str, Any] = {}
     if filters.nice_classes:
-        marks = ",".join("?" * len(filters.nice_classes))
-        clauses.append(
-            f"EXISTS (SELECT 1 FROM json_each(marks.nice_classes) WHERE value IN ({marks}))"
-        )
-        params.extend(filters.nice_classes)
+        listed = _bind(params, [sql.json_scalar(c) for c in filters.nice_classes])
+        clauses.append(sql.json_element_exists("marks.nice_classes", f"value IN ({listed})"))
     if filters.vienna_codes:
-        any_of = " OR ".join("(value = ? OR substr(value, 1, ?) = ?)" for _ in filters.vienna_codes)
-        clauses.append(f"EXISTS (SELECT 1 FROM json_each(marks.vienna_codes) WHERE {any_of})")
-        for prefix in filters.vienna_codes:
-            params.extend([prefix, len(prefix) + 1, prefix + "."])
+        any_of = []
+        for prefix in filters.vienna_codes:  # the code itself, or one below it
+            code, length, below = (_bind(params, [v]) for v in (prefix, len(prefix) + 1,
+                                                                 prefix + "."))
+            any_of.append(f"(value = {code} OR substr(value, 1, {length}) = {below})")
+        clauses.append(sql.json_element_exists("marks.vienna_codes", " OR ".join(any_of)))
     if filters.status:
-        clauses.append(f"status IN ({','.join('?' * len(filters.status))})")
-        params.extend(s.value for s in filters.status)
+        clauses.append(f"status IN ({_bind(params, [s.value for s in filters.status])})")
     if filters.filed_from:
-        clauses.append("filing_date >= ?")
-        params.append(filters.filed_from.isoformat())
+        clauses.append(f"filing_date >= {_bind(params, [filters.filed_from.isoformat()])}")
     if filters.filed_to:
-        clauses.append("filing_date <= ?")
-        params.append(filters.filed_to.isoformat())
+        clauses.append(f"filing_date <= {_bind(params, [filters.filed_to.isoformat()])}")
     if filters.owner:
-        clauses.append("instr(lower(owner), lower(?)) > 0")
-        params.append(filters.owner)
+        clauses.append(sql.contains("owner", _bind(params, [filters.owner])))
     return " AND ".join(clauses), params
 
 
-def _row_to_record(row: sqlite3.Row) -> MarkRecord:
-    data = dict(row)
+def _row_to_record(row: Any) -> MarkRecord:
+    data = dict(row._mapping)
     data["nice_classes"] = json.loads(data["nice_classes"])
     data["vienna_codes"] = json.loads(data["vienna_codes"])
     if data["colour"] is not None:
-        data["colour"] = np.frombuffer(data["colour"], dtype=np.float32).copy()
+        data["colour"] = np.frombuffer(bytes(data["colour"]), dtype=np.float32).copy()
     return MarkRecord(**data)
 
 
-class RecordStore:
-    """Thread-safe access to the marks table; one connection, serialised by a lock."""
+def _component(row: Any) -> ComponentRecord:
+    return ComponentRecord(int(row.vector_id), str(row.kind), tuple(json.loads(row.box)))
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")  # an acknowledged mark survives
-            self._conn.executescript(SCHEMA)
-            columns = {r[1] for r in self._conn.execute("PRAGMA table_info(marks)")}
-            if "colour" not in columns:  # registers made before colour signatures
-                self._conn.execute("ALTER TABLE marks ADD COLUMN colour BLOB")
-            if "text" not in columns:  # registers made before verbal elements were read
-                self._conn.execute("ALTER TABLE marks ADD COLUMN text TEXT")
+
+class RecordStore:
+    """The marks, their components and verbal elements in a SQL database.
+
+    ``location`` is a SQLite file path or a database URL (``postgresql://...``). The
+    schema is migrated to this release's on open unless ``migrate`` is False (then a
+    database behind it is refused by the first query). SQLite shares one connection,
+    serialised by a lock; PostgreSQL draws connections from a pool, and its writers are
+    serialised by an advisory lock, as SQLite's are by BEGIN IMMEDIATE.
+    """
+
+    def __init__(self, location: str | Path, migrate: bool = True) -> None:
+        self.url = database_url(location)
+        self.location = redacted(self.url)
+        self.engine = create_records_engine(self.url)
+        self.sql = dialect_for(self.url.get_backend_name())
+        self._lock: AbstractContextManager[Any] = (
+            threading.RLock() if self.sql.name == "sqlite" else nullcontext())
+        if migrate:
+            try:
+                ensure_schema(self.engine)
+            except BaseException:
+                self.engine.dispose()
+                raise
+
+    @property
+    def backend(self) -> str:
+        """"sqlite" or "postgresql"."""
+        return self.sql.name
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self.engine.dispose()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._lock, self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction; the only one in flight, whichever process runs it."""
+        with self._lock, self.engine.connect() as conn:
+            conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            with conn.begin():
+                self.sql.lock_writers(conn)
+                yield conn
 
     # -- meta ---------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        with self._lock:
-            return self._meta_locked(key)
+        with self._read() as conn:
+            return self._meta(conn, key)
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._lock:
-            self._set_meta_locked(key, value)
+        with self._write() as conn:
+            self._set_meta(conn, key, value)
 
     # -- reads --------------------------------------------------------------------------
     def count(self, include_unpublished: bool = True) -> int:
         where = "" if include_unpublished else f" WHERE {published_sql()}"
-        with self._lock:
-            return int(self._conn.execute(f"SELECT COUNT(*) FROM marks{where}").fetchone()[0])
+        with self._read() as conn:
+            return int(conn.execute(text(f"SELECT COUNT(*) FROM marks{where}")).scalar_one())
 
     def count_with_words(self, include_unpublished: bool = True) -> int:
         sql = "SELECT COUNT(*) FROM mark_words"
         if not include_unpublished:
             sql += f" w JOIN marks m ON m.id = w.mark_id WHERE {published_sql('m.status')}"
-        with self._lock:
-            return int(self._conn.execute(sql).fetchone()[0])
+        with self._read() as conn:
+            return int(conn.execute(text(sql)).scalar_one())
 
     def get(self, mark_id: str) -> MarkRecord | None:
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {_COLUMNS} FROM marks WHERE id=?", (mark_id,)
-            ).fetchone()
-        if row is None:
-            return None
-        record = _row_to_record(row)
-        self._attach_components([record])
+        with self._read() as conn:
+            row = conn.execute(text(f"SELECT {_COLUMNS} FROM marks WHERE id = :id"),
+                               {"id": mark_id}).first()
+            if row is None:
+                return None
+            record = _row_to_record(row)
+            self._attach_components(conn, [record])
         return record
 
     def get_many(self, mark_ids: Sequence[str]) -> dict[str, MarkRecord]:
-        return self._fetch_in("id", list(mark_ids), key=lambda r: r.id)
+        with self._read() as conn:
+            return self._fetch_in(conn, "id", list(mark_ids), key=lambda r: r.id)
 
     def get_by_vector_ids(self, vector_ids: Sequence[int]) -> dict[int, MarkRecord]:
         """The mark each vector id belongs to (whole-mark or component vectors)."""
         wanted = [int(v) for v in vector_ids]
-        out: dict[int, MarkRecord] = self._fetch_in("vector_id", wanted, key=lambda r: r.vector_id)
-        rest = [v for v in wanted if v not in out]
-        owners: dict[int, str] = {}
-        for start in range(0, len(rest), 500):
-            chunk = rest[start : start + 500]
-            with self._lock:
-                rows = self._conn.execute(
-                    f"SELECT vector_id, mark_id FROM components WHERE vector_id IN "
-                    f"({','.join('?' * len(chunk))})", chunk
-                ).fetchall()
-            owners.update((int(r[0]), str(r[1])) for r in rows)
-        if owners:
-            marks = self.get_many(sorted(set(owners.values())))
-            out.update((v, marks[m]) for v, m in owners.items() if m in marks)
+        with self._read() as conn:
+            out: dict[int, MarkRecord] = self._fetch_in(conn, "vector_id", wanted,
+                                                        key=lambda r: r.vector_id)
+            rest = [v for v in wanted if v not in out]
+            owners: dict[int, str] = {}
+            for start in range(0, len(rest), 500):
+                params: dict[str, Any] = {}
+                listed = _bind(params, rest[start : start + 500])
+                rows = conn.execute(text(
+                    f"SELECT vector_id, mark_id FROM components WHERE vector_id IN ({listed})"),
+                    params).all()
+                owners.update((int(r[0]), str(r[1])) for r in rows)
+            if owners:
+                marks = self._fetch_in(conn, "id", sorted(set(owners.values())),
+                                       key=lambda r: r.id)
+                out.update((v, marks[m]) for v, m in owners.items() if m in marks)
         return out
 
-    def _fetch_in(self, column: str, values: list, key) -> dict:  # type: ignore[no-untyped-def]
+    def _fetch_in(self, conn: Connection, column: str, values: list, key) -> dict:  # type: ignore[no-untyped-def]
         out = {}
         for start in range(0, len(values), 500):
-            chunk = values[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            with self._lock:
-                rows = self._conn.execute(
-                    f"SELECT {_COLUMNS} FROM marks WHERE {column} IN ({marks})", chunk
-                ).fetchall()
+            params: dict[str, Any] = {}
+            listed = _bind(params, values[start : start + 500])
+            rows = conn.execute(
+                text(f"SELECT {_COLUMNS} FROM marks WHERE {column} IN ({listed})"), params
+            ).all()
             records = [_row_to_record(row) for row in rows]
-            self._attach_components(records)
+            self._attach_components(conn, records)
             for record in records:
                 out[key(record)] = record
         return out
 
-    def _attach_components(self, records: Sequence[MarkRecord]) -> None:
+    def _attach_components(self, conn: Connection, records: Sequence[MarkRecord]) -> None:
         if not records:
             return
         by_id = {r.id: r for r in records}
-        ids = list(by_id)
-        with self._lock:
-            rows = self._conn.execute(
-                f"SELECT vector_id, mark_id, kind, box FROM components WHERE mark_id IN "
-                f"({','.join('?' * len(ids))}) ORDER BY vector_id", ids
-            ).fetchall()
+        params: dict[str, Any] = {}
+        listed = _bind(params, list(by_id))
+        rows = conn.execute(text(
+            f"SELECT vector_id, mark_id, kind, box FROM components WHERE mark_id IN ({listed}) "
+            "ORDER BY vector_id"), params).all()
         for r in rows:
-            by_id[r["mark_id"]].components.append(
-                ComponentRecord(int(r["vector_id"]), r["kind"], tuple(json.loads(r["box"])))
-            )
+            by_id[r.mark_id].components.append(_component(r))
 
     def iter_all(self, batch: int = 1000) -> Iterator[MarkRecord]:
         """All records in vector-id order, fetched in pages (bounded memory)."""
         last = -1
         while True:
-            with self._lock:
-                rows = self._conn.execute(
-                    f"SELECT {_COLUMNS} FROM marks WHERE vector_id > ? ORDER BY vector_id LIMIT ?",
-                    (last, batch),
-                ).fetchall()
-            if not rows:
+            with self._read() as conn:
+                rows = conn.execute(text(
+                    f"SELECT {_COLUMNS} FROM marks WHERE vector_id > :last "
+                    "ORDER BY vector_id LIMIT :batch"), {"last": last, "batch": batch}).all()
+                records = [_row_to_record(row) for row in rows]
+                self._attach_components(conn, records)
+            if not records:
                 return
-            records = [_row_to_record(row) for row in rows]
-            self._attach_components(records)
             yield from records
-            last = int(rows[-1]["vector_id"])
+            last = records[-1].vector_id
 
     def vector_ids(self) -> list[int]:
         """Every live vector id: whole marks and components."""
-        with self._lock:
-            return [int(r[0]) for r in self._conn.execute(
-                "SELECT vector_id FROM marks UNION ALL SELECT vector_id FROM components")]
+        with self._read() as conn:
+            return [int(r[0]) for r in conn.execute(text(
+                "SELECT vector_id FROM marks UNION ALL SELECT vector_id FROM components"))]
 
     def vector_ids_matching(self, filters: SearchFilters, include_unpublished: bool = True,
                             mark_ids: Sequence[str] | None = None) -> list[int]:
         """Vector ids of the marks that pass ``filters`` (semantics: service/query.py),
         among ``mark_ids`` when given."""
-        where, params = _filter_sql(filters, include_unpublished)
+        where, params = _filter_sql(filters, self.sql, include_unpublished)
         if mark_ids is not None:
-            where += f" AND id IN ({','.join('?' * len(mark_ids))})"
-            params = [*params, *mark_ids]
-        with self._lock:
-            rows = self._conn.execute(  # the filter is evaluated once, for marks
+            if not mark_ids:
+                return []
+            where += f" AND id IN ({_bind(params, list(mark_ids), 'm')})"
+        with self._read() as conn:
+            rows = conn.execute(text(  # the filter is evaluated once, for marks
                 f"WITH hit AS (SELECT id, vector_id FROM marks WHERE {where}) "
                 f"SELECT vector_id FROM hit UNION ALL "
-                f"SELECT c.vector_id FROM components c JOIN hit ON hit.id = c.mark_id", params)
+                f"SELECT c.vector_id FROM components c JOIN hit ON hit.id = c.mark_id"), params)
             return [int(r[0]) for r in rows]
 
     def unpublished_vector_ids(self) -> list[int]:
         """Vector ids of the marks the public may not see (service/access.py); uses the
         status index, so it costs little while few marks are unpublished."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._read() as conn:
+            rows = conn.execute(text(
                 f"WITH hit AS (SELECT id, vector_id FROM marks WHERE NOT {published_sql()}) "
                 f"SELECT vector_id FROM hit UNION ALL "
-                f"SELECT c.vector_id FROM components c JOIN hit ON hit.id = c.mark_id")
+                f"SELECT c.vector_id FROM components c JOIN hit ON hit.id = c.mark_id"))
             return [int(r[0]) for r in rows]
 
     def marks_with_words(self, words: str, limit: int = 200) -> dict[str, str]:
@@ -344,33 +344,20 @@ class RecordStore:
         terms = trigram_terms(words)
         long_terms = [t for t in terms if len(t) >= 3]
         short_terms = [t for t in terms if len(t) < 3]
-        found: dict[str, str] = {}
-        with self._lock:
-            if long_terms:
-                match = " OR ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
-                rows = self._conn.execute(
-                    "SELECT mark_id, words FROM mark_words WHERE mark_words MATCH ? "
-                    "ORDER BY rank LIMIT ?", (match, limit)).fetchall()
-                found.update((str(r[0]), str(r[1])) for r in rows)
-            for term in short_terms:
-                rows = self._conn.execute(
-                    "SELECT mark_id, words FROM mark_words WHERE instr(words, ?) > 0 LIMIT ?",
-                    (term, limit)).fetchall()
-                found.update((str(r[0]), str(r[1])) for r in rows)
-        return found
+        with self._read() as conn:
+            return dict(self.sql.words_like(conn, long_terms, short_terms, limit))
 
     def image_keys(self) -> Iterator[tuple[str, str, str]]:
         """``(mark id, image key, media type)`` of every mark, for consistency checks."""
-        with self._lock:
-            rows = self._conn.execute("SELECT id, image_key, media_type FROM marks").fetchall()
+        with self._read() as conn:
+            rows = conn.execute(text("SELECT id, image_key, media_type FROM marks")).all()
         for row in rows:
             yield str(row[0]), str(row[1]), str(row[2])
 
     def image_key_in_use(self, image_key: str) -> bool:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT 1 FROM marks WHERE image_key=? LIMIT 1", (image_key,)
-            ).fetchone()
+        with self._read() as conn:
+            row = conn.execute(text("SELECT 1 FROM marks WHERE image_key = :key LIMIT 1"),
+                               {"key": image_key}).first()
         return row is not None
 
     # -- writes -------------------------------------------------------------------------
@@ -386,124 +373,123 @@ class RecordStore:
         """
         results: list[tuple[MarkRecord, int | None]] = []
         now = _now()
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                next_id = int(self._meta_locked("next_vector_id") or 1)
-                for mark_id, meta, image, source in items:
-                    old = self._conn.execute(
-                        f"SELECT {_COLUMNS} FROM marks WHERE id=?", (mark_id,)
-                    ).fetchone()
-                    old_rec = _row_to_record(old) if old is not None else None
-                    if old_rec is None and image is None:
-                        raise ValueError(f"mark {mark_id!r} does not exist and has no image")
-                    replaced: int | None = None
-                    components: list[ComponentRecord] = []
-                    if image is not None:
-                        vector_id = next_id
+        with self._write() as conn:
+            next_id = int(self._meta(conn, "next_vector_id") or 1)
+            for mark_id, meta, image, source in items:
+                old = conn.execute(text(f"SELECT {_COLUMNS} FROM marks WHERE id = :id"),
+                                   {"id": mark_id}).first()
+                old_rec = _row_to_record(old) if old is not None else None
+                if old_rec is None and image is None:
+                    raise ValueError(f"mark {mark_id!r} does not exist and has no image")
+                replaced: int | None = None
+                components: list[ComponentRecord] = []
+                if image is not None:
+                    vector_id = next_id
+                    next_id += 1
+                    replaced = old_rec.vector_id if old_rec else None
+                    conn.execute(text("DELETE FROM components WHERE mark_id = :id"),
+                                 {"id": mark_id})
+                    for kind, box in image.components:
+                        components.append(ComponentRecord(next_id, kind, tuple(box)))
+                        conn.execute(text(
+                            "INSERT INTO components(vector_id, mark_id, kind, box) "
+                            "VALUES (:vector_id, :mark_id, :kind, :box)"),
+                            {"vector_id": next_id, "mark_id": mark_id, "kind": kind,
+                             "box": json.dumps(box)})
                         next_id += 1
-                        replaced = old_rec.vector_id if old_rec else None
-                        self._conn.execute("DELETE FROM components WHERE mark_id=?", (mark_id,))
-                        for kind, box in image.components:
-                            components.append(ComponentRecord(next_id, kind, tuple(box)))
-                            self._conn.execute(
-                                "INSERT INTO components(vector_id, mark_id, kind, box) "
-                                "VALUES (?, ?, ?, ?)", (next_id, mark_id, kind, json.dumps(box)))
-                            next_id += 1
-                    else:
-                        assert old_rec is not None
-                        vector_id = old_rec.vector_id
-                        image = NewImage(old_rec.content_hash, old_rec.image_key,
-                                         old_rec.media_type, colour=old_rec.colour,
-                                         text=old_rec.text)
-                        components = self._components_locked(mark_id)
-                    record = MarkRecord(
-                        id=mark_id,
-                        vector_id=vector_id,
-                        content_hash=image.content_hash,
-                        image_key=image.image_key,
-                        media_type=image.media_type,
-                        name=meta.name,
-                        owner=meta.owner,
-                        application_number=meta.application_number,
-                        registration_number=meta.registration_number,
-                        nice_classes=list(meta.nice_classes),
-                        vienna_codes=list(meta.vienna_codes),
-                        status=meta.status.value if meta.status else None,
-                        filing_date=meta.filing_date.isoformat() if meta.filing_date else None,
-                        source=source or (old_rec.source if old_rec else None),
-                        created_at=old_rec.created_at if old_rec else now,
-                        updated_at=now,
-                        components=components,
-                        colour=image.colour,
-                        text=image.text or None,
-                    )
-                    self._conn.execute(
-                        f"INSERT OR REPLACE INTO marks({_COLUMNS}) VALUES "
-                        f"({','.join('?' * 18)})",
-                        (
-                            record.id, record.vector_id, record.name, record.owner,
-                            record.application_number, record.registration_number,
-                            json.dumps(record.nice_classes), json.dumps(record.vienna_codes),
-                            record.status, record.filing_date, record.content_hash,
-                            record.image_key, record.media_type, record.source,
-                            record.created_at, record.updated_at,
-                            None if record.colour is None
-                            else np.asarray(record.colour, np.float32).tobytes(),
-                            record.text,
-                        ),
-                    )
-                    self._set_words_locked(mark_id, record.text)
-                    results.append((record, replaced))
-                self._set_meta_locked("next_vector_id", str(next_id))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+                else:
+                    assert old_rec is not None
+                    vector_id = old_rec.vector_id
+                    image = NewImage(old_rec.content_hash, old_rec.image_key,
+                                     old_rec.media_type, colour=old_rec.colour,
+                                     text=old_rec.text)
+                    components = self._components(conn, mark_id)
+                record = MarkRecord(
+                    id=mark_id,
+                    vector_id=vector_id,
+                    content_hash=image.content_hash,
+                    image_key=image.image_key,
+                    media_type=image.media_type,
+                    name=meta.name,
+                    owner=meta.owner,
+                    application_number=meta.application_number,
+                    registration_number=meta.registration_number,
+                    nice_classes=list(meta.nice_classes),
+                    vienna_codes=list(meta.vienna_codes),
+                    status=meta.status.value if meta.status else None,
+                    filing_date=meta.filing_date.isoformat() if meta.filing_date else None,
+                    source=source or (old_rec.source if old_rec else None),
+                    created_at=old_rec.created_at if old_rec else now,
+                    updated_at=now,
+                    components=components,
+                    colour=image.colour,
+                    text=image.text or None,
+                )
+                self._store_row(conn, record, exists=old_rec is not None)
+                self._set_words(conn, mark_id, record.text)
+                results.append((record, replaced))
+            self._set_meta(conn, "next_vector_id", str(next_id))
         return results
 
     def delete(self, mark_ids: Sequence[str]) -> list[MarkRecord]:
         """Delete marks in one transaction; returns the records that existed."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                found = self.get_many(mark_ids)
-                self._conn.executemany(
-                    "DELETE FROM marks WHERE id=?", [(m,) for m in found]
-                )
-                self._conn.executemany(
-                    "DELETE FROM components WHERE mark_id=?", [(m,) for m in found]
-                )
-                self._conn.executemany(
-                    "DELETE FROM mark_words WHERE mark_id=?", [(m,) for m in found]
-                )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._write() as conn:
+            found = self._fetch_in(conn, "id", list(mark_ids), key=lambda r: r.id)
+            for table, column in (("marks", "id"), ("components", "mark_id"),
+                                  ("mark_words", "mark_id")):
+                for start in range(0, len(found), 500):
+                    params: dict[str, Any] = {}
+                    listed = _bind(params, list(found)[start : start + 500])
+                    conn.execute(text(f"DELETE FROM {table} WHERE {column} IN ({listed})"),
+                                 params)
         return list(found.values())
 
-    def _set_words_locked(self, mark_id: str, text: str | None) -> None:
-        self._conn.execute("DELETE FROM mark_words WHERE mark_id=?", (mark_id,))
-        words = normalise_text(text)
+    @staticmethod
+    def _store_row(conn: Connection, record: MarkRecord, exists: bool) -> None:
+        row = {
+            "id": record.id, "vector_id": record.vector_id, "name": record.name,
+            "owner": record.owner, "application_number": record.application_number,
+            "registration_number": record.registration_number,
+            "nice_classes": json.dumps(record.nice_classes),
+            "vienna_codes": json.dumps(record.vienna_codes), "status": record.status,
+            "filing_date": record.filing_date, "content_hash": record.content_hash,
+            "image_key": record.image_key, "media_type": record.media_type,
+            "source": record.source, "created_at": record.created_at,
+            "updated_at": record.updated_at,
+            "colour": None if record.colour is None
+            else np.asarray(record.colour, np.float32).tobytes(),
+            "text": record.text,
+        }
+        if exists:
+            assigned = ", ".join(f"{c} = :{c}" for c in row if c != "id")
+            conn.execute(text(f"UPDATE marks SET {assigned} WHERE id = :id"), row)
+        else:
+            conn.execute(text(f"INSERT INTO marks({', '.join(row)}) "
+                              f"VALUES ({', '.join(':' + c for c in row)})"), row)
+
+    @staticmethod
+    def _set_words(conn: Connection, mark_id: str, words_text: str | None) -> None:
+        conn.execute(text("DELETE FROM mark_words WHERE mark_id = :id"), {"id": mark_id})
+        words = normalise_text(words_text)
         if words:
-            self._conn.execute("INSERT INTO mark_words(mark_id, words) VALUES (?, ?)",
-                               (mark_id, words))
+            conn.execute(text("INSERT INTO mark_words(mark_id, words) VALUES (:id, :words)"),
+                         {"id": mark_id, "words": words})
 
-    def _components_locked(self, mark_id: str) -> list[ComponentRecord]:
-        rows = self._conn.execute(
-            "SELECT vector_id, kind, box FROM components WHERE mark_id=? ORDER BY vector_id",
-            (mark_id,),
-        ).fetchall()
-        return [ComponentRecord(int(r[0]), r[1], tuple(json.loads(r[2]))) for r in rows]
+    @staticmethod
+    def _components(conn: Connection, mark_id: str) -> list[ComponentRecord]:
+        rows = conn.execute(text(
+            "SELECT vector_id, kind, box FROM components WHERE mark_id = :id "
+            "ORDER BY vector_id"), {"id": mark_id}).all()
+        return [_component(r) for r in rows]
 
-    def _meta_locked(self, key: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    @staticmethod
+    def _meta(conn: Connection, key: str) -> str | None:
+        row = conn.execute(text("SELECT value FROM meta WHERE key = :key"), {"key": key}).first()
         return None if row is None else str(row[0])
 
-    def _set_meta_locked(self, key: str, value: str) -> None:
-        self._conn.execute(
-            "INSERT INTO meta(key, value) VALUES(?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-            (key, value),
-        )
+    @staticmethod
+    def _set_meta(conn: Connection, key: str, value: str) -> None:
+        conn.execute(text(
+            "INSERT INTO meta(key, value) VALUES (:key, :value) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value"),
+            {"key": key, "value": value})

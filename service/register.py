@@ -86,6 +86,11 @@ COMPONENT_DEPTH = 1 + MAX_FIGURES
 RECORDS_FILE = "records.sqlite3"
 
 
+def records_location(settings: Settings) -> str | Path:
+    """The register's records: ``TMSEARCH_DATABASE_URL``, or a SQLite file in the data dir."""
+    return settings.database_url or settings.resolved_data_dir / RECORDS_FILE
+
+
 class MarkNotFound(KeyError):
     """No mark with that id."""
 
@@ -198,7 +203,7 @@ class Register:
         self.embedder = embedder or Embedder(
             settings.model_path, settings.device, settings.batch_size
         )
-        self.records = RecordStore(self.data_dir / RECORDS_FILE)
+        self.records = RecordStore(records_location(settings), settings.database_migrate)
         self.images = ImageStore(self.data_dir)
         self.index_path = self.data_dir / INDEX_FILE
         self.spec = PrepareSpec(
@@ -320,7 +325,7 @@ class Register:
             self._require_index()
             reconciled = self.reconcile()
             self.save_index()
-            found = check(self.data_dir, RECORDS_FILE, INDEX_FILE)
+            found = check(self.data_dir, str(records_location(self.settings)), INDEX_FILE)
             stored = self.images.files()
             for key in found.orphan_images:
                 for path in stored.get(key, []):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ByteSize, Field
+from pydantic import ByteSize, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DeviceChoice = Literal["auto", "cpu", "cuda"]
@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     milvus_consistency: Literal["Strong", "Bounded", "Session", "Eventually"] = Field(
         "Session", description="Milvus consistency level of searches: Session sees this "
         "process's writes; Strong also other processes' (a time tick, 200-400 ms, more).")
+    database_url: str | None = Field(
+        None, description="Where the mark records live: none (a SQLite file in the data "
+        "dir) or postgresql://user:password@host:port/db (see service/db).")
+    database_migrate: bool = Field(
+        True, description="Migrate the records schema to this release's on open; false: "
+        "a DBA runs `tmsearch db upgrade` (or applies its --sql) first.")
     anonymous_access: bool = Field(
         True, description="Requests without an API key act as the public role; false: "
         "they get 401.")
@@ -77,6 +83,15 @@ class Settings(BaseSettings):
         False, description="Serve /metrics without a key (it counts unpublished marks).")
     trust_forwarded_for: bool = Field(
         False, description="Take the client address from X-Forwarded-For (behind a proxy).")
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, value: str | None) -> str | None:
+        from service.db.engine import database_url
+
+        if value is not None:
+            database_url(value)  # DatabaseUrlError (a ValueError) says what is wrong
+        return value
 
     @property
     def resolved_data_dir(self) -> Path:

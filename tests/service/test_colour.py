@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
+from sqlalchemy import text
 
 from service.colour import DIM, SearchMode, colour_signature, combine
 from service.metadata import MarkMetadata
@@ -74,8 +75,8 @@ def test_same_shape_same_colour_is_identical_in_every_mode(two_colourways: Regis
 
 def test_old_records_without_a_signature_still_rank(register: Register) -> None:
     register.add_mark(to_bytes(make_mark(3)), MarkMetadata(id="m3"))
-    with register.records._lock:
-        register.records._conn.execute("UPDATE marks SET colour = NULL")
+    with register.records.engine.begin() as conn:
+        conn.execute(text("UPDATE marks SET colour = NULL"))
     (top,) = register.search(to_bytes(make_mark(3)), k=1,
                              options=SearchOptions(mode=SearchMode.colour))
     assert top.record.id == "m3" and top.score == pytest.approx(1.0, abs=1e-3)

@@ -1,4 +1,5 @@
-"""The record store: vector ids handed out in the transaction, never reused."""
+"""The record store: vector ids handed out in the transaction, never reused. Each test
+runs on SQLite and on a real PostgreSQL server (marked postgres)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,17 @@ from service.metadata import MarkMetadata
 from service.records import NewImage, RecordStore
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Where a test's records live: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_url")
+    return tmp_path / "r.sqlite3"
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> RecordStore:
-    s = RecordStore(tmp_path / "r.sqlite3")
+def store(location: str | Path) -> RecordStore:
+    s = RecordStore(location)
     yield s
     s.close()
 
@@ -115,6 +124,7 @@ def test_a_register_made_before_words_gains_the_column(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:  # as an older release left it
         conn.execute("ALTER TABLE marks DROP COLUMN text")
         conn.execute("DROP TABLE mark_words")
+        conn.execute("DROP TABLE alembic_version")  # releases before migrations
     reopened = RecordStore(path)
     assert reopened.get("a").text is None
     reopened.upsert([("b", MarkMetadata(), _with_words(2, "ACME"), None)])
