@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 
 from service.access import is_published, published_sql
 from service.db.dialect import Dialect, dialect_for
@@ -107,6 +108,10 @@ class NewImage:
     text: str | None = None
 
 
+class RecordStoreUnavailable(RuntimeError):
+    """The records database cannot be reached (a server down, a wrong password)."""
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -177,12 +182,19 @@ class RecordStore:
         self.sql = dialect_for(self.url.get_backend_name())
         self._lock: AbstractContextManager[Any] = (
             threading.RLock() if self.sql.name == "sqlite" else nullcontext())
-        if migrate:
-            try:
+        try:
+            if migrate:
                 ensure_schema(self.engine)
-            except BaseException:
-                self.engine.dispose()
-                raise
+            else:
+                with self.engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            self.engine.dispose()
+            raise RecordStoreUnavailable(
+                f"cannot reach the records database {self.location}: {exc.orig}") from exc
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     @property
     def backend(self) -> str:

@@ -9,6 +9,7 @@ the same by hand, and ``--sql`` prints the DDL for a DBA who applies it themselv
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -22,6 +23,9 @@ from service.db.engine import SQLITE_BEGIN
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: the newest revision in ``migrations/versions`` (a test keeps the two in step)
 HEAD = "0001"
+# alembic loads env.py as a module by name, which two threads must not do at once;
+# processes are kept apart by the database (BEGIN IMMEDIATE, an advisory lock)
+_ALEMBIC_RUNNING = threading.Lock()
 
 
 class SchemaError(RuntimeError):
@@ -67,7 +71,7 @@ def ensure_schema(engine: Engine) -> str:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the migrations up to ``revision`` in one transaction."""
-    with engine.connect() as conn, conn.execution_options(
+    with _ALEMBIC_RUNNING, engine.connect() as conn, conn.execution_options(
             **{SQLITE_BEGIN: "IMMEDIATE"}).begin():
         config = alembic_config(connection=conn)
         if current_revision(conn) is None and _is_legacy_sqlite(conn):
@@ -80,7 +84,8 @@ def upgrade_sql(url: URL, revision: str = "head") -> str:
     """The DDL that brings an empty database of ``url``'s kind to ``revision``."""
     config = alembic_config(url=url)
     config.output_buffer = io.StringIO()
-    command.upgrade(config, revision, sql=True)
+    with _ALEMBIC_RUNNING:
+        command.upgrade(config, revision, sql=True)
     return config.output_buffer.getvalue()
 
 

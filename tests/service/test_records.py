@@ -75,13 +75,12 @@ def test_lookups(store: RecordStore) -> None:
     assert store.get("missing") is None
 
 
-def test_persists_across_reopen(tmp_path: Path) -> None:
-    path = tmp_path / "r.sqlite3"
-    first = RecordStore(path)
+def test_persists_across_reopen(location: str | Path) -> None:
+    first = RecordStore(location)
     first.upsert([("a", MarkMetadata(name="A"), img(1), None)])
     first.set_meta("k", "v")
     first.close()
-    second = RecordStore(path)
+    second = RecordStore(location)
     assert second.get("a").name == "A" and second.get_meta("k") == "v"
     second.close()
 
@@ -130,3 +129,34 @@ def test_a_register_made_before_words_gains_the_column(tmp_path: Path) -> None:
     reopened.upsert([("b", MarkMetadata(), _with_words(2, "ACME"), None)])
     assert reopened.marks_with_words("acme") == {"b": "acme"}
     reopened.close()
+
+
+def test_two_writers_at_once_never_share_a_vector_id(location: str | Path) -> None:
+    """Two stores on one database (as two service processes): writes interleave, and
+    every vector id is handed out once."""
+    import threading
+
+    stores = [RecordStore(location), RecordStore(location)]
+    errors: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            for batch in range(15):
+                stores[n].upsert([(f"w{n}-{batch}-{i}", MarkMetadata(),
+                                   NewImage(f"h{n}{batch}{i}", f"k{n}{batch}{i}", "image/png",
+                                            components=(("figure", (0, 0, 1, 1)),)), None)
+                                  for i in range(4)])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    ids = stores[0].vector_ids()
+    assert len(ids) == 2 * 15 * 4 * 2 and len(set(ids)) == len(ids)
+    assert int(stores[1].get_meta("next_vector_id")) == max(ids) + 1
+    for store in stores:
+        store.close()

@@ -8,7 +8,6 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -16,23 +15,12 @@ import pytest
 
 from models.embedder import Embedder
 from service.metadata import MarkMetadata
-from service.query import SearchOptions, parse_filters
 from service.register import Register
 from service.settings import Settings
 from tests.imagegen import make_mark, to_bytes
+from tests.service.register_cases import OPTIONS, SEEDS, meta, result_ids
 
 pytestmark = pytest.mark.milvus
-SEEDS = range(30)
-STATUSES = ["registered", "filed", "published", None, "expired"]
-
-
-def _meta(seed: int) -> MarkMetadata:
-    return MarkMetadata(
-        id=f"mark-{seed}", name=f"Mark {seed}", owner=["Acme Ltd", "Globex", "Initech"][seed % 3],
-        nice_classes=[[9], [25, 35], [9, 42]][seed % 3],
-        vienna_codes=[["26.01.03"], ["27.05.01"], ["26.11.01", "01.01.01"]][seed % 3],
-        status=STATUSES[seed % 5],
-        filing_date=None if seed % 7 == 0 else date(2010 + seed % 12, 1 + seed % 9, 15))
 
 
 @contextmanager
@@ -46,7 +34,7 @@ def _pair(base: Path, embedder: Embedder, milvus_uri: str) -> Iterator[tuple[Reg
     try:
         for register in (faiss_reg, milvus_reg):
             for seed in SEEDS:
-                register.add_mark(to_bytes(make_mark(seed)), _meta(seed))
+                register.add_mark(to_bytes(make_mark(seed)), meta(seed))
         yield faiss_reg, milvus_reg
     finally:
         faiss_reg.close()
@@ -69,32 +57,12 @@ def pair(tmp_path: Path, embedder: Embedder, milvus_uri: str
         yield both
 
 
-OPTIONS = {
-    "public": SearchOptions(),
-    "examiner": SearchOptions(include_unpublished=True),
-    "nice 9": SearchOptions(filters=parse_filters(nice_classes="9"), include_unpublished=True),
-    "vienna 26": SearchOptions(filters=parse_filters(vienna_codes="26"), include_unpublished=True),
-    "vienna 26.01": SearchOptions(filters=parse_filters(vienna_codes="26.01")),
-    "status": SearchOptions(filters=parse_filters(status="registered,expired")),
-    "dates": SearchOptions(filters=parse_filters(filed_from="2013-01-01", filed_to="2019-12-31"),
-                           include_unpublished=True),
-    "owner": SearchOptions(filters=parse_filters(owner="acme"), include_unpublished=True),
-    "filed only, public": SearchOptions(filters=parse_filters(status="filed")),
-    "all at once": SearchOptions(filters=parse_filters(nice_classes="9,42", vienna_codes="26",
-                                                       filed_from="2011-01-01", owner="ini")),
-}
-
-
-def _ids(register: Register, seed: int, options: SearchOptions, k: int = 8) -> list[str]:
-    return [r.record.id for r in register.search(to_bytes(make_mark(seed)), k, options)]
-
-
 @pytest.mark.parametrize("name", list(OPTIONS))
 def test_milvus_answers_like_faiss(shared_pair: tuple[Register, Register], name: str) -> None:
     faiss_reg, milvus_reg = shared_pair
     for seed in (1, 3, 8, 14, 22):
-        expected = _ids(faiss_reg, seed, OPTIONS[name])
-        assert _ids(milvus_reg, seed, OPTIONS[name]) == expected, (name, seed)
+        expected = result_ids(faiss_reg, seed, OPTIONS[name])
+        assert result_ids(milvus_reg, seed, OPTIONS[name]) == expected, (name, seed)
     if name == "filed only, public":
         assert expected == []
 
@@ -102,18 +70,18 @@ def test_milvus_answers_like_faiss(shared_pair: tuple[Register, Register], name:
 def test_writes_metadata_changes_and_removals_follow(pair: tuple[Register, Register]) -> None:
     faiss_reg, milvus_reg = pair
     public = OPTIONS["public"]
-    assert _ids(milvus_reg, 5, public)[0] == "mark-5"  # status None: published
+    assert result_ids(milvus_reg, 5, public)[0] == "mark-5"  # status None: published
     for register in pair:
-        filed = MarkMetadata.model_validate({**_meta(5).model_dump(), "status": "filed"})
+        filed = MarkMetadata.model_validate({**meta(5).model_dump(), "status": "filed"})
         register.add_mark(to_bytes(make_mark(5)), filed)
         register.remove(["mark-10"])
         register.add_mark(to_bytes(make_mark(99)), MarkMetadata(id="mark-20", nice_classes=[9]))
     for seed, options in ((5, public), (10, OPTIONS["examiner"]), (99, OPTIONS["nice 9"])):
-        assert _ids(milvus_reg, seed, options) == _ids(faiss_reg, seed, options), seed
-    assert "mark-5" not in _ids(milvus_reg, 5, public)
-    assert "mark-10" not in _ids(milvus_reg, 10, OPTIONS["examiner"], 30)
-    assert _ids(milvus_reg, 99, OPTIONS["nice 9"])[0] == "mark-20"
-    assert len(milvus_reg.store) == len(milvus_reg.records.vector_ids())
+        assert result_ids(milvus_reg, seed, options) == result_ids(faiss_reg, seed, options), seed
+    assert "mark-5" not in result_ids(milvus_reg, 5, public)
+    assert "mark-10" not in result_ids(milvus_reg, 10, OPTIONS["examiner"], 30)
+    assert result_ids(milvus_reg, 99, OPTIONS["nice 9"])[0] == "mark-20"
+    assert len(milvus_reg.store) == len(milvus_reg.records.vectorresult_ids())
 
 
 def test_reindex_swaps_the_collection_while_searches_go_on(pair: tuple[Register, Register]
@@ -126,7 +94,7 @@ def test_reindex_swaps_the_collection_while_searches_go_on(pair: tuple[Register,
     def search() -> None:
         while not stop.is_set():
             try:
-                assert _ids(register, 3, OPTIONS["examiner"], 1) == ["mark-3"]
+                assert result_ids(register, 3, OPTIONS["examiner"], 1) == ["mark-3"]
             except Exception as exc:  # noqa: BLE001 - collected for the assertion below
                 errors.append(exc)
 
@@ -142,7 +110,7 @@ def test_reindex_swaps_the_collection_while_searches_go_on(pair: tuple[Register,
     register.save_index()  # the replaced collection goes once searches are past the swap
     assert before not in register.store.client.list_collections()
     assert register.stats()["index_type"] == "milvus"
-    assert len(register.store) == len(register.records.vector_ids())
+    assert len(register.store) == len(register.records.vectorresult_ids())
 
 
 def test_reopening_reconciles_the_collection_with_the_records(
@@ -155,8 +123,8 @@ def test_reopening_reconciles_the_collection_with_the_records(
         register.get("mark-1").vector_id)[None, :])
     # another process opening the same register (the collection is the server's)
     with Register(register.settings, embedder) as reopened:
-        assert set(reopened.store.ids().tolist()) == set(reopened.records.vector_ids())
-        assert _ids(reopened, 4, OPTIONS["examiner"], 1) == ["mark-4"]
+        assert set(reopened.store.ids().tolist()) == set(reopened.records.vectorresult_ids())
+        assert result_ids(reopened, 4, OPTIONS["examiner"], 1) == ["mark-4"]
         assert 10**9 not in set(reopened.store.ids().tolist())
 
 
@@ -175,10 +143,10 @@ def test_a_collection_made_by_another_model_is_refused_until_a_reindex(
         with pytest.raises(IndexMismatchError, match="run `tmsearch reindex`"):
             register.search(to_bytes(make_mark(1)), 1)
         with pytest.raises(IndexMismatchError):
-            register.add_mark(to_bytes(make_mark(1)), _meta(1))
+            register.add_mark(to_bytes(make_mark(1)), meta(1))
         assert register.reindex() == 0
         assert register.index_error is None
         assert register.store.info.model_version == embedder.version
-        register.add_mark(to_bytes(make_mark(1)), _meta(1))
-        assert _ids(register, 1, OPTIONS["examiner"], 1) == ["mark-1"]
+        register.add_mark(to_bytes(make_mark(1)), meta(1))
+        assert result_ids(register, 1, OPTIONS["examiner"], 1) == ["mark-1"]
     assert old.collection not in old.client.list_collections()  # dropped after the swap
