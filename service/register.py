@@ -943,6 +943,7 @@ class Register:
             "model_trained": bool(self.embedder.meta.get("trained", False)),
             "index_model_version": on_disk or self.store.info.model_version,
             "index_type": self.store.info.kind,
+            "records": self.records.backend,
             "index": {k: v for k, v in self.store.describe().items() if k != "kind"},
             "dim": self.embedder.dim,
             "device": str(self.embedder.device),

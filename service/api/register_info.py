@@ -23,6 +23,7 @@ class RegisterOut(BaseModel):
     model_version: str
     model_trained: bool
     index_type: str
+    records: str = Field(description="The records database: sqlite or postgresql.")
     index: dict[str, Any] = Field(
         default_factory=dict, description="The index's parameters, size and memory.")
     needs_reindex: bool

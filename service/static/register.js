@@ -3,7 +3,8 @@ import * as api from "./api.js";
 
 const LABELS = {
   marks: "Marks", marks_with_words: "Marks with words read", vectors: "Index vectors",
-  model_version: "Model", index_type: "Index type", risk_thresholds: "Risk thresholds",
+  model_version: "Model", index_type: "Index type", records: "Records database",
+  risk_thresholds: "Risk thresholds",
   last_ingest: "Last ingest", last_reindex: "Last re-index",
 };
 

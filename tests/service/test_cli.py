@@ -540,3 +540,54 @@ def test_report_writes_a_pdf_and_csv_with_progress(cli: Cli, folder: Path, tmp_p
     bad = cli("report", str(tmp_path / "missing.png"), "--out", str(pdf))
     assert bad.exit_code == 1 and "cannot read" in bad.stderr
     assert cli("report", "--out", str(pdf)).exit_code == 2
+
+
+# -- the records database -----------------------------------------------------------------
+@pytest.mark.postgres
+def test_records_in_postgresql_through_the_whole_command_line(
+    cli: Cli, folder: Path, data_dir: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMSEARCH_DATABASE_URL", postgres_url)
+    password = postgres_url.split(":")[2].split("@")[0]
+    behind = cli("db", "current")
+    assert behind.exit_code == 1 and "revision none" in behind.stdout
+    ddl = cli("db", "upgrade", "--sql")
+    assert ddl.exit_code == 0 and "CREATE TABLE marks" in ddl.stdout
+    assert cli("db", "current").exit_code == 1  # --sql printed, ran nothing
+    upgraded = cli("db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.output
+    current = cli("db", "current")
+    assert current.exit_code == 0 and "up to date" in current.stdout
+    assert password not in upgraded.output + current.output
+    assert summary(cli("ingest", str(folder))) == (7, 0, 0, 0)
+    (ids,) = search_ids(cli, folder / "sub" / "mark-11.png")
+    assert ids[0] == "sub/mark-11" and set(ids) == ALL_IDS
+    checked = cli("check")
+    assert checked.exit_code == 0 and "consistent" in checked.stdout, checked.output
+    refused = cli("backup", str(data_dir.parent / "backup"))
+    assert refused.exit_code == 2 and "pg_dump" in refused.stderr
+    assert not (data_dir / "records.sqlite3").exists()
+
+
+def test_a_bad_database_url_is_a_usage_error(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TMSEARCH_DATABASE_URL", "mysql://u:p@db/reg")
+    result = cli("stats")
+    assert result.exit_code == 2
+    assert error_lines(result) == ["error: setting database_url: Value error, unsupported "
+                                   "records database 'mysql': use a SQLite file or "
+                                   "postgresql://"]
+
+
+def test_an_unreachable_database_is_one_clear_line(cli: Cli, monkeypatch: pytest.MonkeyPatch
+                                                   ) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("TMSEARCH_DATABASE_URL", f"postgresql://u:s3cret@127.0.0.1:{port}/reg")
+    result = cli("stats")
+    assert result.exit_code == 1
+    (line,) = error_lines(result)
+    assert line.startswith("error: cannot reach the records database postgresql+psycopg://u:***@")
+    assert "s3cret" not in result.output

@@ -260,6 +260,8 @@ def test_stats(register: Register, tmp_path: Path) -> None:
     assert info["marks"] == 2 and info["vectors"] >= 2
     assert info["model_version"] == info["index_model_version"]
     assert info["index_type"] == "flat" and info["last_ingest"]
+    # test_register_postgres.py runs this test again with PostgreSQL records
+    assert info["records"] == ("postgresql" if register.settings.database_url else "sqlite")
 
 
 def test_file_with_an_invalid_metadata_row_fails_whole_and_no_duplicate_later(
