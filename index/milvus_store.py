@@ -18,7 +18,18 @@ Collection schema (one collection per index build):
 | ``filed`` | VARCHAR(10) | filing date (ISO), "" when none |
 | ``v`` | FLOAT_VECTOR(dim) | the unit embedding |
 
-Index: HNSW (M=32, efConstruction=200), metric IP, searched with ef = max(64, 2k).
+Index (``TMSEARCH_MILVUS_INDEX``), metric IP:
+
+- ``hnsw`` (default): HNSW, M=32, efConstruction=200, searched with ef = max(64, 2k).
+  Vectors stay float32 (4 x dim bytes) plus the graph (about 2 x M x 4 bytes a vector).
+- ``ivf_pq``: IVF_PQ, nlist=1024 per segment, m = dim/4 sub-quantisers of 8 bits (64
+  bytes a vector at dim 256), searched with nprobe=64: for registers whose raw vectors
+  would not fit the query nodes' memory. Milvus builds it for each sealed segment;
+  segments still growing are searched exactly.
+
+The index a collection was built with is in its description, so a register keeps
+searching it as built; changing the setting takes effect at the next ``tmsearch
+reindex``, which builds the new collection with it.
 Searches run at consistency level ``Session`` by default: they see every write this
 process acknowledged (as with FAISS, whose index is the process's own), at 2.7 ms a
 query against 100k vectors here; ``Strong`` also waits for writes of other processes
@@ -50,9 +61,32 @@ import numpy as np
 from index.base import IndexInfo, IndexMismatchError, SearchHits, VectorNotFound
 
 HNSW = {"M": 32, "efConstruction": 200}
+IVF_PQ_NLIST, IVF_PQ_NPROBE = 1024, 64
+INDEX_KINDS = ("hnsw", "ivf_pq")
 MAX_TOPK = 16384  # Milvus' limit on k
 _ID_CHUNK = 4096  # ids per ``in [...]`` expression
 _ROW_CHUNK = 2048  # rows per insert
+
+
+def index_params(kind: str, dim: int, **overrides: int) -> dict[str, Any]:
+    """The Milvus index of ``kind`` ("hnsw" or "ivf_pq") for vectors of ``dim``:
+    ``{"index": "HNSW" | "IVF_PQ", **build parameters}``."""
+    if kind == "hnsw":
+        return {"index": "HNSW", **HNSW, **overrides}
+    if kind == "ivf_pq":
+        m = next(m for m in (dim // 4, dim // 8, dim // 2, 1) if m and dim % m == 0)
+        return {"index": "IVF_PQ", "nlist": IVF_PQ_NLIST, "m": m, "nbits": 8, **overrides}
+    raise ValueError(f"a Milvus index is one of {', '.join(INDEX_KINDS)}, got {kind!r}")
+
+
+def _search_params(params: dict[str, Any], k: int) -> dict[str, Any]:
+    if params.get("index", "HNSW") == "IVF_PQ":
+        return {"nprobe": min(IVF_PQ_NPROBE, int(params.get("nlist", IVF_PQ_NLIST)))}
+    return {"ef": max(64, 2 * k)}
+
+
+def _build_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k not in ("index", "consistency")}
 
 
 def parse_uri(uri: str) -> str:
@@ -70,8 +104,9 @@ class MilvusStore:
     native_filters = True  # filters are expressions over the vectors' fields
 
     def __init__(self, client: Any, info: IndexInfo, collection: str, alias: str,
-                 consistency: str = "Session") -> None:
+                 consistency: str = "Session", index: str = "hnsw") -> None:
         self.client = client
+        self.index = index  # the kind a re-index builds (``fresh``)
         self.info = info
         self.collection = collection
         self.alias = alias
@@ -85,10 +120,12 @@ class MilvusStore:
     # -- opening ------------------------------------------------------------------------
     @classmethod
     def open(cls, uri: str, alias: str, expect: IndexInfo, consistency: str = "Session",
-             check_model: bool = True) -> MilvusStore:
-        """The collection behind ``alias``, or a new empty one (then aliased) when there
-        is none; IndexMismatchError if its vectors were made by another model (unless
-        ``check_model`` is off: the register then refuses searches until a re-index)."""
+             check_model: bool = True, index: str = "hnsw") -> MilvusStore:
+        """The collection behind ``alias``, or a new empty one with an ``index`` (then
+        aliased) when there is none; IndexMismatchError if its vectors were made by
+        another model (unless ``check_model`` is off: the register then refuses searches
+        until a re-index)."""
+        index_params(index, expect.dim)  # an unknown kind fails before any change
         from pymilvus import MilvusClient
 
         client = MilvusClient(uri=parse_uri(uri))
@@ -100,19 +137,21 @@ class MilvusStore:
                                 or info.dim != expect.dim):
                 raise mismatch(collection, info, expect)
             client.load_collection(collection)
-            return cls(client, info, collection, alias, consistency)
-        store = cls.create(client, expect, alias, consistency)
+            return cls(client, info, collection, alias, consistency, index)
+        store = cls.create(client, expect, alias, consistency, index)
         client.create_alias(store.collection, alias)
         return store
 
     @classmethod
-    def create(cls, client: Any, info: IndexInfo, alias: str, consistency: str = "Session"
-               ) -> MilvusStore:
-        """A new, empty, loaded collection (not yet behind the alias)."""
+    def create(cls, client: Any, info: IndexInfo, alias: str, consistency: str = "Session",
+               index: str = "hnsw", **overrides: int) -> MilvusStore:
+        """A new, empty, loaded collection with an ``index`` (build parameters changed by
+        ``overrides``), not yet behind the alias."""
         from pymilvus import DataType, MilvusClient
 
+        params = index_params(index, info.dim, **overrides)
         info = IndexInfo(info.model_version, info.dim, cls.kind,
-                         {**HNSW, "consistency": consistency})
+                         {**params, "consistency": consistency})
         schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False,
                                             description=json.dumps(asdict(info)))
         schema.add_field("vector_id", DataType.INT64, is_primary=True)
@@ -122,18 +161,20 @@ class MilvusStore:
                          max_capacity=128, max_length=16)
         schema.add_field("filed", DataType.VARCHAR, max_length=10)
         schema.add_field("v", DataType.FLOAT_VECTOR, dim=info.dim)
-        index = client.prepare_index_params()
-        index.add_index("v", index_type="HNSW", metric_type="IP", params=HNSW)
+        built = client.prepare_index_params()
+        built.add_index("v", index_type=params["index"], metric_type="IP",
+                        params=_build_params(params))
         collection = f"{alias}_{secrets.token_hex(6)}"
-        client.create_collection(collection, schema=schema, index_params=index,
+        client.create_collection(collection, schema=schema, index_params=built,
                                  consistency_level=consistency)
         client.load_collection(collection)
-        return cls(client, info, collection, alias, consistency)
+        return cls(client, info, collection, alias, consistency, index)
 
     def fresh(self, info: IndexInfo | None = None) -> MilvusStore:
         """An empty collection for a re-index (of vectors made by ``info``'s model: the
         register's, which may differ from this collection's), not yet aliased."""
-        return MilvusStore.create(self.client, info or self.info, self.alias, self.consistency)
+        return MilvusStore.create(self.client, info or self.info, self.alias, self.consistency,
+                                  self.index)
 
     # -- writes -------------------------------------------------------------------------
     def add(self, ids: np.ndarray, vectors: np.ndarray,
@@ -253,7 +294,8 @@ class MilvusStore:
                 f"vector_id not in {np.unique(excluded_ids).astype(np.int64).tolist()}")
         found = self.client.search(
             self.collection, data=queries.tolist(), limit=k, filter=" and ".join(parts),
-            anns_field="v", search_params={"metric_type": "IP", "params": {"ef": max(64, 2 * k)}},
+            anns_field="v",
+            search_params={"metric_type": "IP", "params": _search_params(self.info.params, k)},
             consistency_level=self.consistency)
         for row, hits in enumerate(found):
             for col, hit in enumerate(hits[:k]):
@@ -267,7 +309,9 @@ class MilvusStore:
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "collection": self.collection, "alias": self.alias,
-                "vectors": len(self), "index": "HNSW", **HNSW, "metric": "IP",
+                "vectors": len(self), "index": "HNSW",
+                **{k: v for k, v in self.info.params.items() if k != "consistency"},
+                "search": _search_params(self.info.params, 10), "metric": "IP",
                 "consistency": self.consistency}
 
     def drop(self) -> None:

@@ -242,7 +242,7 @@ class Register:
             expect = self._expected_info()
             store = MilvusStore.open(self.settings.vector_store, self.settings.milvus_collection,
                                      expect, self.settings.milvus_consistency,
-                                     check_model=False)
+                                     check_model=False, index=self.settings.milvus_index)
             if (store.info.model_version, store.info.dim) != (expect.model_version, expect.dim):
                 self.index_error = mismatch(store.collection, store.info, expect)
             return store

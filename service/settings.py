@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     milvus_collection: str = Field(
         "tmsearch", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$",
         description="The alias the register's Milvus collection is reached by.")
+    milvus_index: Literal["hnsw", "ivf_pq"] = Field(
+        "hnsw", description="Index of new Milvus collections: hnsw (float vectors and a "
+        "graph) or ivf_pq (64 bytes a vector); an existing collection keeps its own until "
+        "`tmsearch reindex`.")
     milvus_consistency: Literal["Strong", "Bounded", "Session", "Eventually"] = Field(
         "Session", description="Milvus consistency level of searches: Session sees this "
         "process's writes; Strong also other processes' (a time tick, 200-400 ms, more).")

@@ -95,3 +95,36 @@ def test_reindex_swaps_the_alias_whole_and_refuses_another_model(store: MilvusSt
     assert store.collection not in store.client.list_collections()
     with pytest.raises(IndexMismatchError, match="run `tmsearch reindex`"):
         MilvusStore.open(milvus_uri, store.alias, IndexInfo("other@2", DIM))
+
+
+def test_an_ivf_pq_collection_is_built_searched_and_kept_as_built(store: MilvusStore,
+                                                                  milvus_uri: str) -> None:
+    """IVF_PQ (m = dim/4 codes of 8 bits) is built for the sealed segment and searched
+    with nprobe; a register opened with the default (hnsw) keeps it until a re-index."""
+    import time
+
+    ivf = MilvusStore.create(store.client, INFO, store.alias, index="ivf_pq", nlist=64)
+    vectors = clustered(6000, DIM)
+    ids = np.arange(6000, dtype=np.int64)
+    ivf.add(ids, vectors, _fields(6000))
+    ivf.save()  # sealed (flushed) and behind the alias
+    deadline = time.monotonic() + 120
+    while int(ivf.client.describe_index(ivf.collection, "v").get("indexed_rows", 0)) < 6000:
+        assert time.monotonic() < deadline, "Milvus did not build the IVF_PQ index"
+        time.sleep(1.0)
+    built = ivf.client.describe_index(ivf.collection, "v")
+    assert built["index_type"] == "IVF_PQ" and int(built["m"]) == DIM // 4
+    queries = vectors[::60] + np.random.default_rng(3).normal(0, 0.02, (100, DIM))
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    found = ivf.search(queries.astype(np.float32), 10).ids
+    assert recall(found, exact_top(vectors, ids, queries, 10)) >= 0.8
+    assert ivf.describe()["index"] == "IVF_PQ" and ivf.describe()["search"] == {"nprobe": 64}
+    filtered = ivf.search(queries[:20].astype(np.float32), 10,
+                          expr="array_contains_any(nice, [9])").ids
+    assert np.all(filtered[filtered >= 0] % 2 == 1)  # odd ids carry class 9
+    reopened = MilvusStore.open(milvus_uri, store.alias, INFO)  # index="hnsw" asked
+    assert reopened.collection == ivf.collection and reopened.info.params["index"] == "IVF_PQ"
+    rebuilt = reopened.fresh()  # a re-index builds what is asked now
+    assert rebuilt.info.params["index"] == "HNSW"
+    rebuilt.drop()
+    ivf.close()

@@ -150,3 +150,17 @@ def test_a_collection_made_by_another_model_is_refused_until_a_reindex(
         register.add_mark(to_bytes(make_mark(1)), meta(1))
         assert result_ids(register, 1, OPTIONS["examiner"], 1) == ["mark-1"]
     assert old.collection not in old.client.list_collections()  # dropped after the swap
+
+
+def test_a_register_can_ask_for_ivf_pq(tmp_path: Path, embedder: Embedder, milvus_uri: str
+                                       ) -> None:
+    settings = Settings(data_dir=tmp_path / "d", device="cpu", workers=0,
+                        vector_store=milvus_uri, milvus_collection=f"reg_{uuid.uuid4().hex[:10]}",
+                        milvus_index="ivf_pq")
+    with Register(settings, embedder) as register:
+        for seed in range(6):
+            register.add_mark(to_bytes(make_mark(seed)), meta(seed))
+        index = register.stats()["index"]
+        assert (index["index"], index["m"], index["search"]) == ("IVF_PQ", embedder.dim // 4,
+                                                                 {"nprobe": 64})
+        assert result_ids(register, 3, OPTIONS["examiner"], 1) == ["mark-3"]
