@@ -74,9 +74,11 @@ def _run(command: list[str]) -> None:
 
 
 @contextmanager
-def postgres_server(base_dir: Path, timeout: float = 60.0) -> Iterator[str]:
+def postgres_server(base_dir: Path, timeout: float = 60.0, durable: bool = False
+                    ) -> Iterator[str]:
     """``postgresql://tmsearch:PASSWORD@127.0.0.1:PORT/postgres`` of a running server
-    for the block (the user may create databases)."""
+    for the block (the user may create databases). ``durable``: fsync as in production
+    (benchmarks); else off (tests)."""
     bin_dir = postgres_bin_dir()
     base_dir.mkdir(parents=True, exist_ok=True)
     cluster, sockets = base_dir / "cluster", base_dir / "sockets"
@@ -89,10 +91,10 @@ def postgres_server(base_dir: Path, timeout: float = 60.0) -> Iterator[str]:
           "--locale=C.UTF-8"])
     (base_dir / "pwfile").unlink()
     port = _free_port()
-    # durability is the tests' least concern: they make many small databases
     options = (f"-c listen_addresses=127.0.0.1 -c port={port} "
-               f"-c unix_socket_directories={sockets} -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+               f"-c unix_socket_directories={sockets} -c max_connections=200")
+    if not durable:  # the tests' least concern: they make many small databases
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     _run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(cluster), "-l",
           str(base_dir / "server.log"), "-o", options, "-w", "-t", str(int(timeout)), "start"])
     try:
