@@ -4,8 +4,9 @@
 FROM python:3.11-slim
 
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-# optional parts: milvus (the Milvus client), ray (distributed ingest)
-ARG EXTRAS=milvus
+# optional parts: milvus (the Milvus client), postgres (psycopg, for PostgreSQL records),
+# ray (distributed ingest)
+ARG EXTRAS=milvus,postgres
 ENV PIP_NO_CACHE_DIR=1 \
     PYTHONUNBUFFERED=1 \
     TMSEARCH_DATA_DIR=/data \

@@ -645,15 +645,17 @@ def demo(
     )
 
 
-keys_app = typer.Typer(help="API keys: create, list, revoke (stored hashed in the data dir).",
+keys_app = typer.Typer(help="API keys: create, list, revoke (stored hashed in the data dir, "
+                       "or in the records' database server).",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
 def _key_store(ctx: typer.Context):  # noqa: ANN202 - KeyStore, imported lazily
-    from service.keys import KEYS_FILE, KeyStore
+    from service.keys import KeyStore, keys_location
 
-    return KeyStore(ctx.obj.settings.resolved_data_dir / KEYS_FILE)
+    settings: Settings = ctx.obj.settings
+    return KeyStore(keys_location(settings.resolved_data_dir, settings.database_url))
 
 
 @keys_app.command("create")

@@ -7,7 +7,9 @@ guessable secrets, which these are not) and checking one costs microseconds. The
 itself is shown once, when it is made.
 
 Keys live in ``keys.sqlite3`` beside the records, so a backup carries them and a new
-data dir starts with none.
+data dir starts with none; a register whose records are in a database server keeps them
+there (table ``api_keys``, migration 0002), so every node of the service checks the same
+keys (``keys_location``).
 """
 
 from __future__ import annotations
@@ -16,16 +18,22 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
 
 from service.access import Role
+from service.db.engine import create_records_engine, database_url
+from service.db.migrate import ensure_schema
 
 KEYS_FILE = "keys.sqlite3"
 _KEY = re.compile(r"^tms_([0-9a-f]{8})_[A-Za-z0-9_-]{20,100}$")
+# the keys file's own schema (in a database server the migrations make the same table)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
     key_id TEXT PRIMARY KEY,
@@ -34,8 +42,14 @@ CREATE TABLE IF NOT EXISTS api_keys (
     name TEXT,
     created_at TEXT NOT NULL,
     revoked_at TEXT
-);
+)
 """
+_COLUMNS = "key_id, role, name, created_at, revoked_at"
+
+
+def keys_location(data_dir: Path, database_url: str | None) -> str | Path:
+    """Where a register's keys live: its records' database server, or the data dir."""
+    return database_url or data_dir / KEYS_FILE
 
 
 class UnknownKey(LookupError):
@@ -65,38 +79,51 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class KeyStore:
-    """The API keys of one data dir; thread-safe (one connection, serialised)."""
+def _key(row: Any) -> ApiKey:
+    return ApiKey(str(row.key_id), Role(row.role), row.name, str(row.created_at),
+                  row.revoked_at)
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.executescript(_SCHEMA)
+
+class KeyStore:
+    """The API keys of one register; thread-safe. ``location``: the keys file, or the
+    URL of the register's database server (``keys_location``)."""
+
+    def __init__(self, location: str | Path) -> None:
+        url = database_url(location)
+        self.location = location
+        self.engine = create_records_engine(url)
+        sqlite = url.get_backend_name() == "sqlite"
+        self._lock: AbstractContextManager[Any] = threading.Lock() if sqlite else nullcontext()
+        try:
+            if sqlite:
+                with self._lock, self.engine.begin() as conn:
+                    conn.exec_driver_sql(_SCHEMA)
+            else:
+                ensure_schema(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self.engine.dispose()
 
     def create(self, role: Role, name: str | None = None) -> tuple[ApiKey, str]:
         """A new key for ``role``: its record and the key, which is not kept."""
-        with self._lock:
+        with self._lock, self.engine.begin() as conn:
             while True:
                 key_id = secrets.token_hex(4)
-                exists = self._conn.execute(
-                    "SELECT 1 FROM api_keys WHERE key_id=?", (key_id,)).fetchone()
+                exists = conn.execute(text("SELECT 1 FROM api_keys WHERE key_id = :id"),
+                                      {"id": key_id}).first()
                 if not exists:
                     break
             key = f"tms_{key_id}_{secrets.token_urlsafe(32)}"
             record = ApiKey(key_id, Role(role), name, _now())
-            self._conn.execute(
+            conn.execute(text(
                 "INSERT INTO api_keys (key_id, key_hash, role, name, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (key_id, _hash(key), record.role.value, name, record.created_at))
+                "VALUES (:key_id, :key_hash, :role, :name, :created_at)"),
+                {"key_id": key_id, "key_hash": _hash(key), "role": record.role.value,
+                 "name": name, "created_at": record.created_at})
         return record, key
 
     def authenticate(self, key: str) -> ApiKey | None:
@@ -104,30 +131,28 @@ class KeyStore:
         match = _KEY.match(key)
         if match is None:
             return None
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT key_id, key_hash, role, name, created_at, revoked_at FROM api_keys "
-                "WHERE key_id=?", (match.group(1),)).fetchone()
-        if row is None or not hmac.compare_digest(row[1], _hash(key)) or row[5] is not None:
+        with self._lock, self.engine.connect() as conn:
+            row = conn.execute(text(f"SELECT key_hash, {_COLUMNS} FROM api_keys "
+                                    "WHERE key_id = :id"), {"id": match.group(1)}).first()
+        if row is None or not hmac.compare_digest(row.key_hash, _hash(key)) \
+                or row.revoked_at is not None:
             return None
-        return ApiKey(row[0], Role(row[2]), row[3], row[4], row[5])
+        return _key(row)
 
     def list(self) -> list[ApiKey]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT key_id, role, name, created_at, revoked_at FROM api_keys "
-                "ORDER BY created_at, key_id").fetchall()
-        return [ApiKey(r[0], Role(r[1]), r[2], r[3], r[4]) for r in rows]
+        with self._lock, self.engine.connect() as conn:
+            rows = conn.execute(text(
+                f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at, key_id")).all()
+        return [_key(r) for r in rows]
 
     def revoke(self, key_id: str) -> ApiKey:
         """Revoke a key (it then gets 401); UnknownKey if there is no such key."""
-        with self._lock:
-            self._conn.execute(
-                "UPDATE api_keys SET revoked_at=? WHERE key_id=? AND revoked_at IS NULL",
-                (_now(), key_id))
-            row = self._conn.execute(
-                "SELECT key_id, role, name, created_at, revoked_at FROM api_keys "
-                "WHERE key_id=?", (key_id,)).fetchone()
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(text("UPDATE api_keys SET revoked_at = :now "
+                              "WHERE key_id = :id AND revoked_at IS NULL"),
+                         {"now": _now(), "id": key_id})
+            row = conn.execute(text(f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = :id"),
+                               {"id": key_id}).first()
         if row is None:
             raise UnknownKey(key_id)
-        return ApiKey(row[0], Role(row[1]), row[2], row[3], row[4])
+        return _key(row)

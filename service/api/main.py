@@ -24,7 +24,7 @@ from service.api import (
 )
 from service.api.errors import install_error_handlers
 from service.api.observability import Metrics, RequestObserver
-from service.keys import KEYS_FILE, KeyStore
+from service.keys import KeyStore, keys_location
 from service.rate_limit import RateLimiter
 from service.register import Register
 from service.reindex_job import ReindexJob
@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         app.state.register = register
         app.state.reports = ReportJobs(register, settings.resolved_data_dir / "reports")
         app.state.reindex = ReindexJob(register)
-        app.state.keys = KeyStore(settings.resolved_data_dir / KEYS_FILE)
+        app.state.keys = KeyStore(keys_location(settings.resolved_data_dir,
+                                                settings.database_url))
         app.state.limiter = RateLimiter(settings.rate_limits)
         try:
             yield

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from service.access import Role, is_published
 from service.cli import app
-from service.keys import KEYS_FILE, KeyStore, UnknownKey
+from service.keys import KEYS_FILE, KeyStore, UnknownKey, keys_location
 from service.metadata import MarkMetadata
 from service.query import SearchOptions, parse_filters
 from service.register import MarkNotFound, Register
@@ -41,6 +41,27 @@ def test_keys_are_stored_hashed_checked_and_revoked(tmp_path: Path) -> None:
         store.revoke("00000000")
     assert [k.key_id for k in store.list()] == [record.key_id]
     store.close()
+
+
+@pytest.mark.postgres
+def test_keys_in_the_database_server_are_shared_by_every_node(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the records in PostgreSQL the keys are there too: a key made on one node
+    (here, by the CLI) works on every other, and a revocation anywhere holds everywhere."""
+    monkeypatch.setenv("TMSEARCH_DATABASE_URL", postgres_url)
+    made = CliRunner().invoke(app, ["--data-dir", str(tmp_path / "node-a"), "keys", "create",
+                                    "--role", "examiner"])
+    assert made.exit_code == 0, made.output
+    key = made.output.strip().splitlines()[-1]
+    assert not (tmp_path / "node-a" / KEYS_FILE).exists()
+    node_b, node_c = (KeyStore(keys_location(tmp_path / n, postgres_url)) for n in "bc")
+    found = node_b.authenticate(key)
+    assert found is not None and found.role is Role.examiner
+    node_c.revoke(found.key_id)
+    assert node_b.authenticate(key) is None
+    node_b.close()
+    node_c.close()
 
 
 def test_cli_keys_create_prints_the_key_on_its_last_line(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from models.embedder import Embedder
 from service.access import Role
 from service.api.main import create_app
-from service.keys import KEYS_FILE, KeyStore
+from service.keys import KeyStore, keys_location
 from service.register import Register
 from service.settings import Settings
 from tests.imagegen import make_mark, to_bytes, write_marks
@@ -77,7 +77,7 @@ def make_client(
 
 def new_key(settings: Settings, role: str) -> str:
     """A fresh API key of ``role`` in the data dir of ``settings``."""
-    store = KeyStore(settings.resolved_data_dir / KEYS_FILE)
+    store = KeyStore(keys_location(settings.resolved_data_dir, settings.database_url))
     try:
         return store.create(Role(role))[1]
     finally:

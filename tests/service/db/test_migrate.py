@@ -23,7 +23,7 @@ from service.db.migrate import (
 from service.metadata import MarkMetadata
 from service.records import NewImage, RecordStore
 
-TABLES = {"marks", "components", "meta", "mark_words", "alembic_version"}
+TABLES = {"marks", "components", "meta", "mark_words", "api_keys", "alembic_version"}
 
 
 def test_head_names_the_newest_migration() -> None:
