@@ -23,6 +23,14 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+def postgres_settings(tmp_path: Path, postgres_url: str) -> Settings:
+    """``settings`` with the records in a new PostgreSQL database (modules that run
+    other modules' tests on PostgreSQL override ``settings`` with it)."""
+    return Settings(data_dir=tmp_path / "data", device="cpu", workers=0, batch_size=32,
+                    database_url=postgres_url)
+
+
+@pytest.fixture
 def register(settings: Settings, embedder: Embedder) -> Iterator[Register]:
     reg = Register(settings, embedder)
     yield reg

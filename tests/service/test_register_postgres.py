@@ -15,7 +15,7 @@ import pytest
 from models.embedder import Embedder
 from service.register import Register
 from service.settings import Settings
-from tests.imagegen import make_mark, to_bytes
+from tests.imagegen import make_mark, to_bytes, write_marks
 from tests.service.register_cases import OPTIONS, SEEDS, meta, result_ids
 
 # The register's own tests, collected again here, where `settings` (below) puts the
@@ -45,10 +45,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def settings(tmp_path: Path, postgres_url: str) -> Settings:
-    """The conftest's settings, with the records in a new PostgreSQL database."""
-    return Settings(data_dir=tmp_path / "data", device="cpu", workers=0, batch_size=32,
-                    database_url=postgres_url)
+def settings(postgres_settings: Settings) -> Settings:
+    return postgres_settings
 
 
 def test_the_records_are_in_postgresql(register: Register) -> None:
@@ -56,6 +54,21 @@ def test_the_records_are_in_postgresql(register: Register) -> None:
     assert register.records.backend == "postgresql"
     assert not (register.data_dir / "records.sqlite3").exists()
     assert register.stats()["marks"] == 1
+
+
+def test_forked_ingest_workers_leave_the_pool_working(settings: Settings, embedder: Embedder,
+                                                     tmp_path: Path) -> None:
+    """Worker processes fork with the pool's connections open; they never touch them,
+    and the parent's connections still work after they are gone."""
+    write_marks(tmp_path / "in", range(10))
+    with Register(settings.model_copy(update={"workers": 2}), embedder) as register:
+        register.add_mark(to_bytes(make_mark(50)), meta(50))  # connections open before fork
+        summary = register.ingest_folder(tmp_path / "in")
+        assert (summary.added, summary.failed) == (10, 0)
+        assert register.records.count() == 11
+        assert result_ids(register, 3, OPTIONS["examiner"], 1) == ["mark-3"]
+        register.add_mark(to_bytes(make_mark(51)), meta(51))
+        assert register.records.count() == 12
 
 
 @contextmanager

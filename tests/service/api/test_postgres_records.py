@@ -37,9 +37,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def settings(tmp_path: Path, postgres_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", device="cpu", workers=0, batch_size=32,
-                    database_url=postgres_url)
+def settings(postgres_settings: Settings) -> Settings:
+    return postgres_settings
 
 
 @pytest.fixture
