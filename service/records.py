@@ -438,7 +438,8 @@ class RecordStore:
                     text=image.text or None,
                 )
                 self._store_row(conn, record, exists=old_rec is not None)
-                self._set_words(conn, mark_id, record.text)
+                self.sql.set_words(conn, mark_id, old_rec.vector_id if old_rec else None,
+                                   record.vector_id, normalise_text(record.text))
                 results.append((record, replaced))
             self._set_meta(conn, "next_vector_id", str(next_id))
         return results
@@ -447,8 +448,8 @@ class RecordStore:
         """Delete marks in one transaction; returns the records that existed."""
         with self._write() as conn:
             found = self._fetch_in(conn, "id", list(mark_ids), key=lambda r: r.id)
-            for table, column in (("marks", "id"), ("components", "mark_id"),
-                                  ("mark_words", "mark_id")):
+            self.sql.delete_words(conn, {m: r.vector_id for m, r in found.items()})
+            for table, column in (("marks", "id"), ("components", "mark_id")):
                 for start in range(0, len(found), 500):
                     params: dict[str, Any] = {}
                     listed = _bind(params, list(found)[start : start + 500])
@@ -478,14 +479,6 @@ class RecordStore:
         else:
             conn.execute(text(f"INSERT INTO marks({', '.join(row)}) "
                               f"VALUES ({', '.join(':' + c for c in row)})"), row)
-
-    @staticmethod
-    def _set_words(conn: Connection, mark_id: str, words_text: str | None) -> None:
-        conn.execute(text("DELETE FROM mark_words WHERE mark_id = :id"), {"id": mark_id})
-        words = normalise_text(words_text)
-        if words:
-            conn.execute(text("INSERT INTO mark_words(mark_id, words) VALUES (:id, :words)"),
-                         {"id": mark_id, "words": words})
 
     @staticmethod
     def _components(conn: Connection, mark_id: str) -> list[ComponentRecord]:

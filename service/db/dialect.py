@@ -33,6 +33,28 @@ class Dialect:
     def lock_writers(self, conn: Connection) -> None:
         """Make this write transaction the only one (SQLite: BEGIN IMMEDIATE did)."""
 
+    def set_words(self, conn: Connection, mark_id: str, old_vector_id: int | None,
+                  vector_id: int, words: str | None) -> None:
+        """Replace a mark's words row. On SQLite the row's rowid is the mark's vector id:
+        the FTS5 table cannot index ``mark_id``, and a lookup by it would scan the table
+        (migration 0003)."""
+        if old_vector_id is not None:
+            conn.execute(text("DELETE FROM mark_words WHERE rowid = :old"),
+                         {"old": old_vector_id})
+        if words:
+            conn.execute(text("INSERT INTO mark_words(rowid, mark_id, words) "
+                              "VALUES (:rowid, :id, :words)"),
+                         {"rowid": vector_id, "id": mark_id, "words": words})
+
+    def delete_words(self, conn: Connection, marks: dict[str, int]) -> None:
+        """Delete the words rows of ``marks`` ({mark id: vector id})."""
+        ids = list(marks.values())
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            params = {f"v{i}": v for i, v in enumerate(chunk)}
+            conn.execute(text(f"DELETE FROM mark_words WHERE rowid IN "
+                              f"({', '.join(':' + k for k in params)})"), params)
+
     def words_like(self, conn: Connection, long_terms: list[str], short_terms: list[str],
                    limit: int) -> list[tuple[str, str]]:
         """``(mark id, words)`` sharing a trigram (or, for short words, a substring)
@@ -67,6 +89,21 @@ class PostgresDialect(Dialect):
         # one writer at a time across every process, as SQLite has it: vector ids come
         # from a counter row read and written in the same transaction
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+
+    def set_words(self, conn: Connection, mark_id: str, old_vector_id: int | None,
+                  vector_id: int, words: str | None) -> None:
+        conn.execute(text("DELETE FROM mark_words WHERE mark_id = :id"), {"id": mark_id})
+        if words:
+            conn.execute(text("INSERT INTO mark_words(mark_id, words) VALUES (:id, :words)"),
+                         {"id": mark_id, "words": words})
+
+    def delete_words(self, conn: Connection, marks: dict[str, int]) -> None:
+        ids = list(marks)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            params = {f"m{i}": m for i, m in enumerate(chunk)}
+            conn.execute(text(f"DELETE FROM mark_words WHERE mark_id IN "
+                              f"({', '.join(':' + k for k in params)})"), params)
 
     def words_like(self, conn: Connection, long_terms: list[str], short_terms: list[str],
                    limit: int) -> list[tuple[str, str]]:

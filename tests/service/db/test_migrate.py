@@ -172,3 +172,29 @@ def test_the_ddl_a_dba_applies_by_hand_is_what_the_store_reads(postgres_url: str
 def test_the_sqlite_ddl_makes_the_fts_words_table(tmp_path: Path) -> None:
     ddl = upgrade_sql(database_url(tmp_path / "x.sqlite3"))
     assert "USING fts5" in ddl and "alembic_version" in ddl
+
+
+def test_words_rows_are_rekeyed_by_vector_id_on_sqlite(tmp_path: Path) -> None:
+    """Migration 0003: words rows written by revision 0002 (any rowid) get their mark's
+    vector id as rowid, and replacing or removing a mark's words still works."""
+    path = tmp_path / "records.sqlite3"
+    store = RecordStore(path)
+    store.upsert([(m, MarkMetadata(), NewImage(f"h{m}", f"k{m}", "image/png", text=w), None)
+                  for m, w in (("a", "Zenith"), ("b", "Korvex"), ("c", None))])
+    store.close()
+    with sqlite3.connect(path) as conn:  # as revision 0002 left them
+        rows = conn.execute("SELECT mark_id, words FROM mark_words").fetchall()
+        conn.execute("DELETE FROM mark_words")
+        conn.executemany("INSERT INTO mark_words(rowid, mark_id, words) VALUES (?, ?, ?)",
+                         [(900 + n, m, w) for n, (m, w) in enumerate(rows)])
+        conn.execute("UPDATE alembic_version SET version_num = '0002'")
+    store = RecordStore(path)
+    with sqlite3.connect(path) as conn:
+        keyed = dict(conn.execute("SELECT mark_id, rowid FROM mark_words"))
+    assert keyed == {"a": store.get("a").vector_id, "b": store.get("b").vector_id}
+    store.upsert([("a", MarkMetadata(), NewImage("h9", "k9", "image/png", text="Boltra"),
+                   None)])
+    store.delete(["b"])
+    assert store.marks_with_words("zenith") == {} and store.marks_with_words("korvex") == {}
+    assert store.marks_with_words("boltra") == {"a": "boltra"}
+    store.close()
