@@ -81,7 +81,7 @@ def test_writes_metadata_changes_and_removals_follow(pair: tuple[Register, Regis
     assert "mark-5" not in result_ids(milvus_reg, 5, public)
     assert "mark-10" not in result_ids(milvus_reg, 10, OPTIONS["examiner"], 30)
     assert result_ids(milvus_reg, 99, OPTIONS["nice 9"])[0] == "mark-20"
-    assert len(milvus_reg.store) == len(milvus_reg.records.vectorresult_ids())
+    assert len(milvus_reg.store) == len(milvus_reg.records.vector_ids())
 
 
 def test_reindex_swaps_the_collection_while_searches_go_on(pair: tuple[Register, Register]
@@ -110,7 +110,7 @@ def test_reindex_swaps_the_collection_while_searches_go_on(pair: tuple[Register,
     register.save_index()  # the replaced collection goes once searches are past the swap
     assert before not in register.store.client.list_collections()
     assert register.stats()["index_type"] == "milvus"
-    assert len(register.store) == len(register.records.vectorresult_ids())
+    assert len(register.store) == len(register.records.vector_ids())
 
 
 def test_reopening_reconciles_the_collection_with_the_records(
@@ -123,7 +123,7 @@ def test_reopening_reconciles_the_collection_with_the_records(
         register.get("mark-1").vector_id)[None, :])
     # another process opening the same register (the collection is the server's)
     with Register(register.settings, embedder) as reopened:
-        assert set(reopened.store.ids().tolist()) == set(reopened.records.vectorresult_ids())
+        assert set(reopened.store.ids().tolist()) == set(reopened.records.vector_ids())
         assert result_ids(reopened, 4, OPTIONS["examiner"], 1) == ["mark-4"]
         assert 10**9 not in set(reopened.store.ids().tolist())
 
