@@ -90,7 +90,6 @@ class KeyStore:
 
     def __init__(self, location: str | Path) -> None:
         url = database_url(location)
-        self.location = location
         self.engine = create_records_engine(url)
         sqlite = url.get_backend_name() == "sqlite"
         self._lock: AbstractContextManager[Any] = threading.Lock() if sqlite else nullcontext()

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
 from service.access import is_published, published_sql
-from service.db.dialect import Dialect, dialect_for
+from service.db.dialect import Dialect, delete_in, dialect_for
 from service.db.engine import SQLITE_BEGIN, create_records_engine, database_url, redacted
 from service.db.migrate import ensure_schema
 from service.metadata import MarkMetadata
@@ -449,12 +449,8 @@ class RecordStore:
         with self._write() as conn:
             found = self._fetch_in(conn, "id", list(mark_ids), key=lambda r: r.id)
             self.sql.delete_words(conn, {m: r.vector_id for m, r in found.items()})
-            for table, column in (("marks", "id"), ("components", "mark_id")):
-                for start in range(0, len(found), 500):
-                    params: dict[str, Any] = {}
-                    listed = _bind(params, list(found)[start : start + 500])
-                    conn.execute(text(f"DELETE FROM {table} WHERE {column} IN ({listed})"),
-                                 params)
+            delete_in(conn, "marks", "id", list(found))
+            delete_in(conn, "components", "mark_id", list(found))
         return list(found.values())
 
     @staticmethod

@@ -48,12 +48,7 @@ class Dialect:
 
     def delete_words(self, conn: Connection, marks: dict[str, int]) -> None:
         """Delete the words rows of ``marks`` ({mark id: vector id})."""
-        ids = list(marks.values())
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            params = {f"v{i}": v for i, v in enumerate(chunk)}
-            conn.execute(text(f"DELETE FROM mark_words WHERE rowid IN "
-                              f"({', '.join(':' + k for k in params)})"), params)
+        delete_in(conn, "mark_words", "rowid", list(marks.values()))
 
     def words_like(self, conn: Connection, long_terms: list[str], short_terms: list[str],
                    limit: int) -> list[tuple[str, str]]:
@@ -98,12 +93,7 @@ class PostgresDialect(Dialect):
                          {"id": mark_id, "words": words})
 
     def delete_words(self, conn: Connection, marks: dict[str, int]) -> None:
-        ids = list(marks)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            params = {f"m{i}": m for i, m in enumerate(chunk)}
-            conn.execute(text(f"DELETE FROM mark_words WHERE mark_id IN "
-                              f"({', '.join(':' + k for k in params)})"), params)
+        delete_in(conn, "mark_words", "mark_id", list(marks))
 
     def words_like(self, conn: Connection, long_terms: list[str], short_terms: list[str],
                    limit: int) -> list[tuple[str, str]]:
@@ -121,6 +111,14 @@ class PostgresDialect(Dialect):
             f"ORDER BY {shared} DESC, similarity(words, :query) DESC, mark_id LIMIT :limit"),
             params).all()
         return [(str(m), str(w)) for m, w in rows]
+
+
+def delete_in(conn: Connection, table: str, column: str, values: list[Any]) -> None:
+    """``DELETE FROM table WHERE column IN values``, 500 bound values a statement."""
+    for start in range(0, len(values), 500):
+        params = {f"v{i}": v for i, v in enumerate(values[start : start + 500])}
+        conn.execute(text(f"DELETE FROM {table} WHERE {column} IN "
+                          f"({', '.join(':' + k for k in params)})"), params)
 
 
 def _like_escape(term: str) -> str:
