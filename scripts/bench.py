@@ -25,6 +25,7 @@ from index.base import IndexInfo
 from index.choice import choose_index
 from index.faiss_store import FaissStore
 from scripts.benchmarks import http_load, indexes, ingest, machine, synthetic_register
+from scripts.benchmarks.results import write_results
 from scripts.benchmarks.stats import median
 from service.register import INDEX_FILE
 
@@ -265,10 +266,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         del ids, vectors, built
         shutil.rmtree(target)
     results["targets"] = targets(results)
-    table = markdown(results)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    (args.out / "results.md").write_text(table)
-    print(table)
+    write_results(args.out, "results", results, markdown(results))
     return results
 
 

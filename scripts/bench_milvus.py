@@ -22,7 +22,6 @@ moment. Writes ``milvus.json`` and ``milvus.md`` into ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 from index.base import IndexInfo
 from index.faiss_store import FaissStore
 from scripts.benchmarks import machine, synthetic_register
+from scripts.benchmarks.results import write_results
 from scripts.benchmarks.stats import percentiles_ms, rss_bytes
 from scripts.milvus_server import milvus_server
 
@@ -142,11 +142,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                              "server_rss_mb": server_rss / 2**20})
     result = {"date": time.strftime("%Y-%m-%d"), "machine": machine.describe(),
               "vectors": len(ids), "dim": int(info.dim), "queries": len(queries), "rows": rows}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "milvus.json").write_text(json.dumps(result, indent=2, default=str))
-    table = markdown(result)
-    (args.out / "milvus.md").write_text(table)
-    print(table)
+    write_results(args.out, "milvus", result, markdown(result))
     return result
 
 

@@ -15,7 +15,6 @@ over SQLite in the same run. Writes ``records.json`` and ``records.md`` into ``-
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from scripts.benchmarks import machine
+from scripts.benchmarks.results import write_results
 from scripts.benchmarks.stats import percentiles_ms
 from scripts.postgres_server import create_database, postgres_server
 from service.metadata import MarkMetadata
@@ -96,11 +96,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             store.close()
     result = {"date": time.strftime("%Y-%m-%d"), "machine": machine.describe(),
               "marks": args.marks, "repeats": args.repeats, "backends": results}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "records.json").write_text(json.dumps(result, indent=2))
-    table = markdown(result)
-    (args.out / "records.md").write_text(table)
-    print(table)
+    write_results(args.out, "records", result, markdown(result))
     return result
 
 

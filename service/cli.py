@@ -471,7 +471,7 @@ def check(
         raise typer.Exit(2)
     _faiss_only(ctx, "check")
     try:
-        report = check_data_dir(data_dir, str(records_location(settings)), INDEX_FILE)
+        report = check_data_dir(data_dir, records_location(settings), INDEX_FILE)
     except Exception as exc:  # noqa: BLE001 - an unreachable database: one clear line
         _err(str(exc))
         raise typer.Exit(1) from exc
@@ -563,7 +563,7 @@ def restore(
     from service.backup import restore as restore_data_dir
     from service.consistency import check as check_data_dir
     from service.data_lock import DataDirBusy
-    from service.register import INDEX_FILE, RECORDS_FILE
+    from service.register import INDEX_FILE, records_location
 
     _records_in_data_dir(ctx, "restore")
     data_dir = ctx.obj.settings.resolved_data_dir
@@ -577,7 +577,7 @@ def restore(
     register = _open(ctx)  # reconcile on open
     count = register.records.count()
     register.close()
-    report = check_data_dir(data_dir, RECORDS_FILE, INDEX_FILE)
+    report = check_data_dir(data_dir, records_location(ctx.obj.settings), INDEX_FILE)
     typer.echo(f"restored {count} marks into {data_dir}: "
                f"{'consistent' if report.ok else 'drift: run `tmsearch check`'}")
     if not report.ok:

@@ -55,12 +55,11 @@ class CheckReport:
         }
 
 
-def check(data_dir: Path, records_file: str, index_file: Path) -> CheckReport:
+def check(data_dir: Path, location: str | Path, index_file: Path) -> CheckReport:
     """Compare records, stored files and the saved index of ``data_dir`` (read only).
-    ``records_file`` is the records' file in the data dir, or a database URL."""
+    ``location``: where the records are (``service.register.records_location``)."""
     report = CheckReport()
-    records = RecordStore(records_file if "://" in records_file else data_dir / records_file,
-                          migrate=False)  # read only
+    records = RecordStore(location, migrate=False)  # read only
     try:
         report.marks = records.count()
         live = set(records.vector_ids())

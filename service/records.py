@@ -23,7 +23,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
 from service.access import is_published, published_sql
-from service.db.dialect import Dialect, delete_in, dialect_for
+from service.db.dialect import Dialect, bind_values, delete_in, dialect_for
 from service.db.engine import SQLITE_BEGIN, create_records_engine, database_url, redacted
 from service.db.migrate import ensure_schema
 from service.metadata import MarkMetadata
@@ -116,39 +116,29 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _bind(params: dict[str, Any], values: Sequence[object], prefix: str = "p") -> str:
-    """Bind ``values`` under fresh names in ``params``; returns ``:p0, :p1, ...``."""
-    names = []
-    for value in values:
-        name = f"{prefix}{len(params)}"
-        params[name] = value
-        names.append(f":{name}")
-    return ", ".join(names)
-
-
 def _filter_sql(filters: SearchFilters, sql: Dialect, include_unpublished: bool = True
                 ) -> tuple[str, dict[str, Any]]:
     """A WHERE clause and its parameters for ``filters``; values are always bound."""
     clauses: list[str] = ["TRUE" if include_unpublished else published_sql()]
     params: dict[str, Any] = {}
     if filters.nice_classes:
-        listed = _bind(params, [sql.json_scalar(c) for c in filters.nice_classes])
+        listed = bind_values(params, [sql.json_scalar(c) for c in filters.nice_classes])
         clauses.append(sql.json_element_exists("marks.nice_classes", f"value IN ({listed})"))
     if filters.vienna_codes:
         any_of = []
         for prefix in filters.vienna_codes:  # the code itself, or one below it
-            code, length, below = (_bind(params, [v]) for v in (prefix, len(prefix) + 1,
+            code, length, below = (bind_values(params, [v]) for v in (prefix, len(prefix) + 1,
                                                                  prefix + "."))
             any_of.append(f"(value = {code} OR substr(value, 1, {length}) = {below})")
         clauses.append(sql.json_element_exists("marks.vienna_codes", " OR ".join(any_of)))
     if filters.status:
-        clauses.append(f"status IN ({_bind(params, [s.value for s in filters.status])})")
+        clauses.append(f"status IN ({bind_values(params, [s.value for s in filters.status])})")
     if filters.filed_from:
-        clauses.append(f"filing_date >= {_bind(params, [filters.filed_from.isoformat()])}")
+        clauses.append(f"filing_date >= {bind_values(params, [filters.filed_from.isoformat()])}")
     if filters.filed_to:
-        clauses.append(f"filing_date <= {_bind(params, [filters.filed_to.isoformat()])}")
+        clauses.append(f"filing_date <= {bind_values(params, [filters.filed_to.isoformat()])}")
     if filters.owner:
-        clauses.append(sql.contains("owner", _bind(params, [filters.owner])))
+        clauses.append(sql.contains("owner", bind_values(params, [filters.owner])))
     return " AND ".join(clauses), params
 
 
@@ -265,7 +255,7 @@ class RecordStore:
             owners: dict[int, str] = {}
             for start in range(0, len(rest), 500):
                 params: dict[str, Any] = {}
-                listed = _bind(params, rest[start : start + 500])
+                listed = bind_values(params, rest[start : start + 500])
                 rows = conn.execute(text(
                     f"SELECT vector_id, mark_id FROM components WHERE vector_id IN ({listed})"),
                     params).all()
@@ -280,7 +270,7 @@ class RecordStore:
         out = {}
         for start in range(0, len(values), 500):
             params: dict[str, Any] = {}
-            listed = _bind(params, values[start : start + 500])
+            listed = bind_values(params, values[start : start + 500])
             rows = conn.execute(
                 text(f"SELECT {_COLUMNS} FROM marks WHERE {column} IN ({listed})"), params
             ).all()
@@ -295,7 +285,7 @@ class RecordStore:
             return
         by_id = {r.id: r for r in records}
         params: dict[str, Any] = {}
-        listed = _bind(params, list(by_id))
+        listed = bind_values(params, list(by_id))
         rows = conn.execute(text(
             f"SELECT vector_id, mark_id, kind, box FROM components WHERE mark_id IN ({listed}) "
             "ORDER BY vector_id"), params).all()
@@ -331,7 +321,7 @@ class RecordStore:
         if mark_ids is not None:
             if not mark_ids:
                 return []
-            where += f" AND id IN ({_bind(params, list(mark_ids), 'm')})"
+            where += f" AND id IN ({bind_values(params, list(mark_ids), 'm')})"
         with self._read() as conn:
             rows = conn.execute(text(  # the filter is evaluated once, for marks
                 f"WITH hit AS (SELECT id, vector_id FROM marks WHERE {where}) "

@@ -325,7 +325,7 @@ class Register:
             self._require_index()
             reconciled = self.reconcile()
             self.save_index()
-            found = check(self.data_dir, str(records_location(self.settings)), INDEX_FILE)
+            found = check(self.data_dir, records_location(self.settings), INDEX_FILE)
             stored = self.images.files()
             for key in found.orphan_images:
                 for path in stored.get(key, []):
@@ -387,6 +387,7 @@ class Register:
             (mark_id, meta, image, source)
             for (mark_id, meta, _, source), image in zip(items, new_images, strict=True)
         )
+        written = {v: rec for rec, _ in results for v in rec.all_vector_ids()}
         replaced = [old for _, old in results if old is not None]
         replaced += [c.vector_id for old in previous.values() for c in old.components]
         if replaced:
@@ -394,12 +395,13 @@ class Register:
         if vectors is not None:
             ids = [v for (rec, _), img in zip(results, new_images, strict=True) if img
                    for v in rec.all_vector_ids()]
-            self._index_add(np.array(ids, dtype=np.int64), vectors)
+            self._index_add(np.array(ids, dtype=np.int64), vectors, written)
         if self.native_filters:  # metadata-only changes: the vectors' fields follow them
             kept = np.array([v for (rec, _), img in zip(results, new_images, strict=True)
                              if img is None for v in rec.all_vector_ids()], dtype=np.int64)
             if len(kept):
-                self._index_add(kept, self.store.vectors(kept))  # type: ignore[attr-defined]
+                self._index_add(kept, self.store.vectors(kept),  # type: ignore[attr-defined]
+                                written)
         self._collect_unused_images(previous.values())
         self._changed(len(items))
         return results
@@ -906,19 +908,23 @@ class Register:
             raise
         return fresh
 
-    def _store_add(self, store: VectorStore, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """``store.add``, with each vector's scalar fields when the store filters by them."""
+    def _store_add(self, store: VectorStore, ids: np.ndarray, vectors: np.ndarray,
+                   owners: dict[int, MarkRecord] | None = None) -> None:
+        """``store.add``, with each vector's scalar fields when the store filters by them:
+        from ``owners`` (records the caller just wrote), else read from the records."""
         if not getattr(store, "native_filters", False):
             store.add(ids, vectors)
             return
-        owners = self.records.get_by_vector_ids([int(i) for i in ids])
+        if owners is None:
+            owners = self.records.get_by_vector_ids([int(i) for i in ids])
         fields = [vector_fields(owners[int(i)]) if int(i) in owners else None for i in ids]
         known = [n for n, f in enumerate(fields) if f is not None]  # removed since: skipped
         store.add(ids[known], vectors[known], [fields[n] for n in known])
 
-    def _index_add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+    def _index_add(self, ids: np.ndarray, vectors: np.ndarray,
+                   owners: dict[int, MarkRecord] | None = None) -> None:
         """Add to the live index, and to the log of a running re-index."""
-        self._store_add(self.store, ids, vectors)
+        self._store_add(self.store, ids, vectors, owners)
         if self._reindex_log is not None:
             self._reindex_log.append(("add", ids, vectors))
 

@@ -4,6 +4,7 @@ index differs: an FTS5 trigram table on SQLite, a pg_trgm GIN index on PostgreSQ
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -113,12 +114,22 @@ class PostgresDialect(Dialect):
         return [(str(m), str(w)) for m, w in rows]
 
 
+def bind_values(params: dict[str, Any], values: Sequence[object], prefix: str = "p") -> str:
+    """Bind ``values`` under fresh names in ``params``; returns ``:p0, :p1, ...``."""
+    names = []
+    for value in values:
+        name = f"{prefix}{len(params)}"
+        params[name] = value
+        names.append(f":{name}")
+    return ", ".join(names)
+
+
 def delete_in(conn: Connection, table: str, column: str, values: list[Any]) -> None:
     """``DELETE FROM table WHERE column IN values``, 500 bound values a statement."""
     for start in range(0, len(values), 500):
-        params = {f"v{i}": v for i, v in enumerate(values[start : start + 500])}
-        conn.execute(text(f"DELETE FROM {table} WHERE {column} IN "
-                          f"({', '.join(':' + k for k in params)})"), params)
+        params: dict[str, Any] = {}
+        listed = bind_values(params, values[start : start + 500])
+        conn.execute(text(f"DELETE FROM {table} WHERE {column} IN ({listed})"), params)
 
 
 def _like_escape(term: str) -> str:

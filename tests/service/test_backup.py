@@ -66,7 +66,7 @@ def test_backup_while_writing_is_consistent_and_restores(
             record = reg.get("mark-3")
             data = reg.images.read(record.image_key, record.media_type)
             assert reg.search(data, 1)[0].record.id == "mark-3"
-        assert check(restored, RECORDS_FILE, INDEX_FILE).ok
+        assert check(restored, restored / RECORDS_FILE, INDEX_FILE).ok
         carried = KeyStore(restored / KEYS_FILE)
         assert carried.authenticate(key) is not None
         carried.close()

@@ -24,7 +24,7 @@ def _fill(settings: Settings, embedder: Embedder, n: int = 8) -> None:
 
 
 def _check(settings: Settings):  # noqa: ANN202
-    return check(settings.resolved_data_dir, RECORDS_FILE, INDEX_FILE)
+    return check(settings.resolved_data_dir, settings.resolved_data_dir / RECORDS_FILE, INDEX_FILE)
 
 
 def test_a_clean_register_checks_consistent(settings: Settings, embedder: Embedder) -> None:

@@ -106,7 +106,7 @@ def _consistent_after_reopen(settings: Settings, embedder: Embedder, data_dir: P
         assert set(reg.store.ids().tolist()) == set(reg.records.vector_ids())
         reg.repair()  # leftovers of the kill: orphan images, temp files
         count = reg.records.count()
-    report = check(data_dir, RECORDS_FILE, INDEX_FILE)
+    report = check(data_dir, data_dir / RECORDS_FILE, INDEX_FILE)
     assert report.ok, report.to_dict()
     return count
 

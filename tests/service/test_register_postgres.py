@@ -102,6 +102,7 @@ def sqlite_and_postgres(tmp_path_factory: pytest.TempPathFactory, embedder: Embe
 def test_postgresql_answers_like_sqlite(sqlite_and_postgres: tuple[Register, Register],
                                         name: str) -> None:
     on_sqlite, on_postgres = sqlite_and_postgres
+    assert (on_sqlite.records.backend, on_postgres.records.backend) == ("sqlite", "postgresql")
     for seed in (1, 3, 8, 14, 22):
         expected = result_ids(on_sqlite, seed, OPTIONS[name])
         assert result_ids(on_postgres, seed, OPTIONS[name]) == expected, (name, seed)
@@ -117,6 +118,8 @@ def test_postgresql_and_milvus_answer_like_sqlite_and_faiss(
     national = {"database_url": postgres_url, "vector_store": milvus_uri,
                 "milvus_collection": f"reg_{uuid.uuid4().hex[:10]}"}
     with _pair(tmp_path, embedder, {}, national) as (embedded, distributed):
+        assert (distributed.records.backend, distributed.stats()["index_type"]) == \
+            ("postgresql", "milvus")
         for register in (embedded, distributed):
             register.remove(["mark-10"])
             register.add_mark(to_bytes(make_mark(99)), meta(20))  # a new image for mark-20
