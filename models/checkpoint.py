@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,11 @@ class LoadedModel:
     meta: dict[str, Any]
 
 
-def _digest(state_dict: dict[str, torch.Tensor]) -> str:
+def _digest(state_dict: dict[str, torch.Tensor], config: ModelConfig) -> str:
+    """Of the tensors and the config: the same network with another vector layout or
+    evidence scale (models/signals.py) ranks differently, so it is another version."""
     sha = hashlib.sha256()
+    sha.update(json.dumps(config.to_dict(), sort_keys=True).encode())
     for key in sorted(state_dict):
         sha.update(key.encode())
         sha.update(state_dict[key].detach().cpu().contiguous().numpy().tobytes())
@@ -47,7 +51,7 @@ def save_checkpoint(
     """Write ``net`` as float16 tensors (small enough to ship); returns the version."""
     state = {k: v.detach().cpu().to(torch.float16) if v.is_floating_point() else v.cpu()
              for k, v in net.state_dict().items()}
-    version = f"{name}@{_digest(state)}"
+    version = f"{name}@{_digest(state, net.config)}"
     payload = {
         "format": FORMAT,
         "name": name,

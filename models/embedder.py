@@ -18,6 +18,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from models.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
 from models.network import ModelConfig
 from models.preprocess import prepare
+from models.signals import VectorLayout
 
 
 def resolve_device(choice: str = "auto") -> torch.device:
@@ -38,6 +39,7 @@ class Embedder:
         loaded = load_checkpoint(weights)
         self.weights_path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
         self.config: ModelConfig = loaded.config
+        self.layout = VectorLayout.of(self.config)
         self.version: str = loaded.version
         self.meta = loaded.meta
         self.device = resolve_device(device)
@@ -49,19 +51,26 @@ class Embedder:
 
     @property
     def dim(self) -> int:
-        return self.config.dim
+        """Length of the stored vectors (the embedding and, when the model has one, the
+        contour descriptor: models/signals.py)."""
+        return self.config.vector_dim
 
     def prepare(self, image: Image.Image) -> np.ndarray:
         """Image -> uint8 (C, S, S). Pure function of the image: safe in worker processes."""
         return prepare(image, self.config.input_size, self.config.input_mode)
 
     def embed_prepared(self, batch: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
-        """Prepared uint8 arrays -> float32 (N, dim) unit vectors."""
+        """Prepared uint8 arrays -> float32 (N, dim) unit vectors in stored form."""
         arrays = np.stack(batch) if not isinstance(batch, np.ndarray) else batch
-        out = np.empty((len(arrays), self.dim), dtype=np.float32)
+        return self.layout.stored(self.embed_network(arrays), arrays)
+
+    def embed_network(self, arrays: np.ndarray) -> np.ndarray:
+        """The CNN embeddings alone: float32 (N, config.dim) unit vectors."""
+        out = np.empty((len(arrays), self.config.dim), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(arrays), self.batch_size):
-                chunk = torch.from_numpy(arrays[start : start + self.batch_size])
+                channels = arrays[start : start + self.batch_size, : self.config.in_channels]
+                chunk = torch.from_numpy(np.ascontiguousarray(channels))
                 x = chunk.to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
                 x = x.contiguous(memory_format=torch.channels_last)
                 out[start : start + len(chunk)] = self.net(x).float().cpu().numpy()

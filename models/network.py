@@ -14,7 +14,7 @@ import torch.nn.functional as F
 import torchvision.models as tvm
 from torch import nn
 
-InputMode = Literal["ink", "rgb"]
+InputMode = Literal["ink", "ink+edges", "rgb"]
 
 
 @dataclass(frozen=True)
@@ -22,14 +22,32 @@ class ModelConfig:
     """Everything needed to rebuild the network and prepare its input."""
 
     arch: str = "mobilenet_v3_small"
-    dim: int = 256
+    dim: int = 256  # the CNN embedding's dimension
     input_size: int = 128
-    input_mode: InputMode = "ink"  # ink: distance from the background colour, 1 channel
+    # ink: distance from the background colour, 1 channel; ink+edges: and the colour
+    # edges as a second channel, which the network does not see (models/descriptor.py)
+    input_mode: InputMode = "ink"
     gem_p: float = 3.0
+    # the stored vector: the CNN embedding, then (contour_side > 0) the contour
+    # descriptor of models/descriptor.py, weighted so the whole has unit length with
+    # contour_share of its squared norm on the descriptor (models/signals.py)
+    contour_side: int = 0
+    contour_share: float = 0.0
+    # how each signal's cosine becomes evidence in a search: (cosine - centre) /
+    # (1 - centre), 0 for a typical query's 100 best matches (the centre, measured on
+    # non-brand icons), 1 for an identical image (models/signals.py)
+    embed_centre: float = 0.0
+    contour_centre: float = 0.0
 
     @property
     def in_channels(self) -> int:
-        return 1 if self.input_mode == "ink" else 3
+        """Channels the network sees (the first ones of the prepared input)."""
+        return 3 if self.input_mode == "rgb" else 1
+
+    @property
+    def vector_dim(self) -> int:
+        """Length of a stored vector: the embedding and the contour descriptor."""
+        return self.dim + self.contour_side * self.contour_side
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,7 +115,8 @@ class EmbeddingNet(nn.Module):
         self.proj = nn.Linear(channels, config.dim)
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
-        return self.trunk(x)
+        return self.trunk(x[:, : self.config.in_channels])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.proj(self.pool(self.trunk(x))), dim=1)
+        """Only the network's own channels of ``x`` are read (not the colour edges)."""
+        return F.normalize(self.proj(self.pool(self.feature_map(x))), dim=1)

@@ -21,14 +21,11 @@ DIM = BINS**3
 
 
 class SearchMode(StrEnum):
-    """How shape and colour combine into a result's score."""
+    """How shape and colour combine into a result's score (service/ranking.py)."""
 
     shape = "shape"  # colour-blind: greyscale and contrast reversal do not matter
     colour = "colour"  # colour distribution weighs as much as shape
     composite = "composite"  # shape first, colour breaks near-ties (default)
-
-
-COLOUR_WEIGHT = {SearchMode.shape: 0.0, SearchMode.colour: 0.5, SearchMode.composite: 0.15}
 
 
 def colour_signature(image: Image.Image) -> np.ndarray:
@@ -44,11 +41,3 @@ def square_colour_signature(square: np.ndarray) -> np.ndarray:
     hist = np.bincount(index, minlength=DIM).astype(np.float32)
     root = np.sqrt(hist / max(hist.sum(), 1.0))
     return (root / max(float(np.linalg.norm(root)), 1e-12)).astype(np.float32)
-
-
-def combine(shape_score: float, colour_score: float | None, mode: SearchMode) -> float:
-    """The result's score in ``mode``; a mark without a stored signature scores on shape."""
-    weight = COLOUR_WEIGHT[mode]
-    if colour_score is None or weight == 0.0:
-        return shape_score
-    return (1.0 - weight) * shape_score + weight * colour_score

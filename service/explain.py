@@ -96,6 +96,8 @@ def _fill_value(embedder: Embedder, background: np.ndarray, fill: Fill) -> np.nd
         colour = np.array([128, 128, 128], dtype=np.uint8)
     if embedder.config.input_mode == "ink":
         return ink_map(colour[None, None, :], background)[0, 0][None]
+    if embedder.config.input_mode == "ink+edges":  # and no edges under the patch
+        return np.array([ink_map(colour[None, None, :], background)[0, 0], 0], np.uint8)
     return colour
 
 
@@ -132,7 +134,9 @@ def explain(
 ) -> Explanation:
     """Occlusion-sensitivity explanation of why ``result`` matched ``query``.
 
-    The score is the cosine of the two unoccluded embeddings, as the search reports it.
+    The heat is the drop of the stored vectors' similarity (embedding and contour,
+    models/signals.py); ``score`` is that similarity here, and the register replaces it
+    with the search's score of the pair (Register.explain), the number users see.
     """
     if grid < 1:
         raise ValueError("grid must be at least 1")

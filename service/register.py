@@ -41,7 +41,7 @@ from index.choice import choose_index
 from index.faiss_store import FaissStore
 from models.embedder import Embedder
 from models.preprocess import prepare
-from service.colour import SearchMode, combine
+from service.colour import SearchMode
 from service.components import MAX_FIGURES, Component
 from service.consistency import check
 from service.data_lock import DataDirBusy, DataDirLock
@@ -50,7 +50,6 @@ from service.explain import explain as explain_pair
 from service.image_store import ImageStore
 from service.images import ImageLimits, decode_image
 from service.ingest_ledger import IngestLedger
-from service.matching import COMPONENT_MARGIN, crowding, crowding_penalty
 from service.metadata import MarkMetadata, MetadataError, read_metadata_file
 from service.ocr import TextReader
 from service.pipeline import (
@@ -69,15 +68,21 @@ from service.pipeline import (
     worker_pool,
 )
 from service.query import QueryError, SearchFilters, SearchOptions
+from service.ranking import (
+    MIN_WORDS_SIMILARITY,
+    QueryRow,
+    crowding,
+    crowding_penalties,
+    query_rows,
+    row_evidence,
+    shape_score,
+    with_colour,
+    with_words,
+)
 from service.records import ComponentRecord, MarkRecord, NewImage, RecordStore
 from service.risk import RiskLevel, RiskThresholds
 from service.settings import Settings
-from service.text_match import (
-    MIN_WORDS_SIMILARITY,
-    normalise_text,
-    raise_by_words,
-    text_similarity,
-)
+from service.text_match import normalise_text, text_similarity
 from service.vector_fields import filter_expression, vector_fields
 
 INDEX_FILE = Path("index") / "vectors.tmsi"
@@ -108,8 +113,8 @@ class SearchResult:
     score: float
     component: ComponentRecord | None = None
     query_part: Component | None = None
-    shape_score: float | None = None  # the shape similarity alone, before colour weighs in
-    risk: RiskLevel = RiskLevel.low  # from the shape score and words (service/risk.py)
+    shape_score: float | None = None  # the shape similarity alone, before colour and words
+    risk: RiskLevel = RiskLevel.low  # from the score (service/risk.py)
     words: WordsMatch | None = None  # the query's words against the mark's, when both have
 
     def match(self) -> dict[str, Any]:
@@ -681,66 +686,75 @@ class Register:
             return [Results() for _ in queries]
         allowed_set = None if allowed is None or expr is not None else set(allowed.tolist())
         flat = [view.model_input for query in queries for view in query.views]
-        vectors = self.embedder.embed_prepared(flat)
+        stored = self.embedder.embed_prepared(flat)
+        plans: list[tuple[int, int, list[QueryRow]]] = []  # per query: its rows' span
+        blocks: list[np.ndarray] = []
+        first = total = 0
+        for query in queries:
+            count = len(query.views)
+            rows, meta = query_rows(stored[first:first + count],
+                                    [view.part is None for view in query.views],
+                                    flat[first:first + count], self.embedder.layout)
+            blocks.append(rows)
+            plans.append((total, total + len(rows), meta))
+            first += count
+            total += len(rows)
+        matrix = np.concatenate(blocks)
         # a mark owns several vectors (whole + components): fetch enough to fill k marks
         depth = (k + len(options.exclude_ids)) * COMPONENT_DEPTH
         if options.mode is SearchMode.colour:
             depth *= 2  # colour can lift a mark that is further away in shape
         if expr is not None:
-            hits = self.store.search(vectors, depth, allowed, expr=expr)
+            hits = self.store.search(matrix, depth, allowed, expr=expr)
         else:
-            hits = self.store.search(vectors, depth, allowed, excluded_ids=excluded)
+            hits = self.store.search(matrix, depth, allowed, excluded_ids=excluded)
         wanted = [int(i) for i in np.unique(hits.ids) if i >= 0]
         records = self.records.get_by_vector_ids(wanted)
         out: list[Results] = []
-        row = 0
-        for query in queries:
-            first_row = row
-            best: dict[str, tuple[float, int, Component | None]] = {}  # shape, vector, part
-            penalties: list[float] = []  # per view: local scaling (service/matching.py)
-            whole_crowding = -np.inf
-            for view in query.views:
-                ids, raw = hits.ids[row], hits.scores[row]
-                owners = [records.get(int(v)) for v in ids]
-                scores = np.array([
-                    s - COMPONENT_MARGIN if r is not None and r.vector_id != v else s
-                    for v, s, r in zip(ids, raw, owners, strict=True)], dtype=np.float64)
-                view_crowding = crowding(scores[ids >= 0])
-                if view.part is None:  # views of the whole query are never penalised
-                    whole_crowding = max(whole_crowding, view_crowding)
-                    penalties.append(0.0)
-                else:  # parts come after every view of the whole
-                    penalties.append(crowding_penalty(view_crowding, whole_crowding))
-                for v, score, record in zip(ids, scores - penalties[-1], owners, strict=True):
+        for query, (lo, hi, meta) in zip(queries, plans, strict=True):
+            whole = [view.part is None for view in query.views]
+            evidences, crowds = [], []
+            for r, row in zip(range(lo, hi), meta, strict=True):
+                ids = hits.ids[r]
+                on_component = np.array([
+                    (rec := records.get(int(v))) is not None and rec.vector_id != v
+                    for v in ids], dtype=bool)
+                evidence = row_evidence(row, hits.scores[r], on_component)
+                evidences.append(evidence)
+                crowds.append(crowding(evidence[ids >= 0]))
+            penalties = crowding_penalties(crowds, meta, whole)
+            best: dict[str, tuple[float, int, Component | None]] = {}  # evidence, vector, part
+            for r, row, evidence, penalty in zip(range(lo, hi), meta, evidences, penalties,
+                                                 strict=True):
+                part = query.views[row.view].part
+                for v, value in zip(hits.ids[r], evidence - penalty, strict=True):
+                    record = records.get(int(v))
                     if record is None or record.id in options.exclude_ids:
                         continue  # removed since, or excluded (the mark searched from)
                     if not (options.include_unpublished or record.published):
                         continue  # filed since the index search ran
-
-                    if record.id not in best or score > best[record.id][0]:
-                        best[record.id] = (float(score), int(v), view.part)
-                row += 1
+                    if record.id not in best or value > best[record.id][0]:
+                        best[record.id] = (float(value), int(v), part)
             words = normalise_text(query.text if options.text is None else options.text)
             if words:  # marks found by their words join those found by shape
-                self._add_word_candidates(best, records, words, vectors[first_row:row],
+                self._add_word_candidates(best, records, words, matrix[lo:hi], meta,
                                           penalties, query.views, allowed_set,
                                           options.exclude_ids, options.include_unpublished,
                                           None if allowed_set is not None else options.filters)
             ranked = []
-            for shape, v, part in best.values():
+            for evidence, v, part in best.values():
                 record = records[v]
+                shape = shape_score(evidence)
                 colour = None if record.colour is None else float(record.colour @ query.colour)
-                score = combine(shape, colour, options.mode)
+                score = with_colour(shape, colour, options.mode)
                 matched = None
                 if words and record.text:
                     similarity = text_similarity(words, normalise_text(record.text))
                     if similarity >= MIN_WORDS_SIMILARITY:
                         matched = WordsMatch(words, record.text, similarity)
-                        score = raise_by_words(score, similarity)
-                ranked.append(SearchResult(
-                    record, score, record.component(v), part, shape,
-                    self.risk.level(shape, matched.similarity if matched else 0.0), matched,
-                ))
+                        score = with_words(score, similarity)
+                ranked.append(SearchResult(record, score, record.component(v), part, shape,
+                                           self.risk.level(score), matched))
             results = Results(sorted(ranked, key=lambda r: -r.score)[:k])
             results.query_text = words
             out.append(results)
@@ -748,15 +762,15 @@ class Register:
 
     def _add_word_candidates(
         self, best: dict[str, tuple[float, int, Component | None]],
-        records: dict[int, MarkRecord], words: str, query_vectors: np.ndarray,
-        penalties: list[float], views: Sequence[QueryView], allowed: set[int] | None,
-        excluded: frozenset[str], include_unpublished: bool,
+        records: dict[int, MarkRecord], words: str, rows: np.ndarray,
+        meta: list[QueryRow], penalties: list[float], views: Sequence[QueryView],
+        allowed: set[int] | None, excluded: frozenset[str], include_unpublished: bool,
         filters: SearchFilters | None = None,
     ) -> None:
         """Marks whose words resemble the query's but whose shape was not in the hits:
-        their shape score is computed from their stored vectors. They pass the filters
-        as the hits did: by the allowed ids, or (a store that filters natively) by the
-        records' SQL restricted to these few marks."""
+        their shape evidence is computed from their stored vectors, as the hits' was.
+        They pass the filters as the hits did: by the allowed ids, or (a store that
+        filters natively) by the records' SQL restricted to these few marks."""
         found = self.records.marks_with_words(words)
         new = [m for m in found if m not in best and m not in excluded
                and text_similarity(words, found[m]) >= MIN_WORDS_SIMILARITY]
@@ -773,11 +787,12 @@ class Register:
                     vector = self.store.reconstruct(v)
                 except Exception:  # noqa: BLE001 - vector not in this index (being rebuilt)
                     continue
-                sims = query_vectors @ vector - np.asarray(penalties)
-                if v != record.vector_id:
-                    sims -= COMPONENT_MARGIN
-                view = int(np.argmax(sims))
-                scored.append((float(sims[view]), v, views[view].part))
+                raw = rows @ vector
+                on_component = np.array([v != record.vector_id])
+                values = [float(row_evidence(row, raw[i:i + 1], on_component)[0]) - penalty
+                          for i, (row, penalty) in enumerate(zip(meta, penalties, strict=True))]
+                i = int(np.argmax(values))
+                scored.append((values[i], v, views[meta[i].view].part))
             if scored:
                 best[record.id] = max(scored, key=lambda s: s[0])
                 for _, v, _ in scored:
@@ -812,16 +827,25 @@ class Register:
     def explain(self, result_id: str, data: bytes | None = None, query_id: str | None = None,
                 include_unpublished: bool = True) -> Explanation:
         """Which regions of the query and of a result drive their similarity (heat maps).
-        The query is uploaded bytes or a mark already in the register."""
+        The query is uploaded bytes or a mark already in the register. The score is the
+        one a default search gives the pair (service/ranking.py), so the explanation
+        shows the number on the result card; 0.0 when the result is not among the
+        search's ``max_k`` best."""
         if (data is None) == (query_id is None):
             raise QueryError("give either a query image or a query mark id, not both")
         result = self._stored_image(self.get(result_id, include_unpublished))
+        options = SearchOptions(include_unpublished=include_unpublished)
+        k = self.settings.max_k
         if query_id is not None:
             query = self._stored_image(self.get(query_id, include_unpublished))
+            found = self.similar(query_id, k, options) if query_id != result_id else None
         else:
             assert data is not None
             query = decode_image(data, self.spec.limits).image
-        return explain_pair(self.embedder, query, result)
+            found = self.search(data, k, options)
+        score = 1.0 if found is None else next(
+            (r.score for r in found if r.record.id == result_id), 0.0)
+        return replace(explain_pair(self.embedder, query, result), score=score)
 
     # -- maintenance --------------------------------------------------------------------
     def reindex(self, on_progress: Callable[[int, int], None] | None = None,

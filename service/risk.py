@@ -1,11 +1,12 @@
 """Risk levels for search results, from score thresholds calibrated on the evaluation.
 
 ``scripts/evaluate.py --risk-out`` writes ``<weights>.risk.json`` beside the weights (see
-the model card): "high" is the shape score above which at least 90 % of the evaluation's
-top-10 hits were the same mark or brand, "medium" the one for 50 %. Thresholds belong to
-one model version; with another model (or no file) the levels fall back to conservative
-defaults and say they are uncalibrated. Words lift the level by fixed rules
-(``service/text_match.py``): word similarity >= 0.9 is high, >= 0.7 medium.
+the model card): "high" is the score (the one a result is ranked by and shows,
+service/ranking.py) above which at least 90 % of the evaluation's top-10 hits were the
+same mark or brand, "medium" the one for 50 %. Thresholds belong to one model version;
+with another model (or no file) the levels fall back to defaults and say they are
+uncalibrated. Words count through the score (service/ranking.py), not by a rule of
+their own.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-
-from service.text_match import WORDS_HIGH_RISK, WORDS_MEDIUM_RISK
 
 
 class RiskLevel(StrEnum):
@@ -26,17 +25,16 @@ class RiskLevel(StrEnum):
 
 @dataclass(frozen=True)
 class RiskThresholds:
-    high: float = 0.95
-    medium: float = 0.85
+    high: float = 0.8
+    medium: float = 0.5
     calibrated: bool = False
     source: str = "uncalibrated defaults"
 
-    def level(self, shape_score: float, words_similarity: float = 0.0) -> RiskLevel:
-        """The level of a result from its shape score and, when both marks have words,
-        their similarity (identical or near-identical words are a risk on their own)."""
-        if shape_score >= self.high or words_similarity >= WORDS_HIGH_RISK:
+    def level(self, score: float) -> RiskLevel:
+        """The level of a result from its score."""
+        if score >= self.high:
             return RiskLevel.high
-        if shape_score >= self.medium or words_similarity >= WORDS_MEDIUM_RISK:
+        if score >= self.medium:
             return RiskLevel.medium
         return RiskLevel.low
 

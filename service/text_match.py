@@ -66,23 +66,3 @@ def trigram_terms(text: str, limit: int = 24) -> list[str]:
             if gram not in terms:
                 terms.append(gram)
     return terms[:limit]
-
-
-#: how far identical words lift a result's score towards 1.0 (see ``raise_by_words``)
-WORDS_WEIGHT = 0.7
-#: identical words score at least this, whatever the shape (scaled by word similarity)
-WORDS_FLOOR = 0.95
-#: word similarity below this is noise (unrelated words share a bigram or two)
-MIN_WORDS_SIMILARITY = 0.5
-#: word similarity at or above which a result is at least high / medium risk
-WORDS_HIGH_RISK, WORDS_MEDIUM_RISK = 0.9, 0.7
-
-
-def raise_by_words(score: float, similarity: float) -> float:
-    """A result's score lifted by the similarity of its words to the query's: words close
-    up to 70 % of the gap to 1.0, and identical words alone rank a mark like a close
-    shape match (examiners cite a mark for its words alone). A score is never lowered
-    and never exceeds 1.0."""
-    if similarity < MIN_WORDS_SIMILARITY:
-        return score
-    return max(score + (1.0 - score) * WORDS_WEIGHT * similarity, WORDS_FLOOR * similarity)

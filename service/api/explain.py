@@ -17,7 +17,8 @@ router = APIRouter(prefix="/v1", tags=["explain"])
 
 
 class ExplanationOut(BaseModel):
-    score: float = Field(description="Shape similarity of the pair (cosine).")
+    score: float = Field(description="The pair's score in a default search (0..1), as on "
+                         "the result card.")
     grid: int
     query_heat: list[list[float]] = Field(description="Similarity drop per cell, 0..1.")
     result_heat: list[list[float]]

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageOps
 from sqlalchemy import text
 
-from service.colour import DIM, SearchMode, colour_signature, combine
+from service.colour import DIM, SearchMode, colour_signature
 from service.metadata import MarkMetadata
 from service.query import SearchOptions
 from service.register import Register
@@ -23,11 +23,6 @@ def test_signature_is_unit_length_and_compares_colour_distributions() -> None:
     assert float(red @ red) == pytest.approx(1.0, abs=1e-5)
 
 
-def test_combine_weights_by_mode() -> None:
-    assert combine(0.9, 0.1, SearchMode.shape) == 0.9
-    assert combine(0.9, 0.1, SearchMode.colour) == pytest.approx(0.5)
-    assert 0.1 < combine(0.9, 0.1, SearchMode.composite) < 0.9
-    assert combine(0.9, None, SearchMode.colour) == 0.9  # no signature stored: shape only
 
 
 @pytest.fixture

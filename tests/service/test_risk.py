@@ -39,5 +39,5 @@ def test_results_carry_levels(settings: Settings, embedder: Embedder) -> None:
         results = register.search(to_bytes(make_mark(2)), k=6)
         assert results[0].risk is RiskLevel.high
         for r in results:
-            assert r.risk is register.risk.level(r.shape_score)
+            assert r.risk is register.risk.level(r.score)  # the score shown
         assert "high >= 0.99" in register.stats()["risk_thresholds"]

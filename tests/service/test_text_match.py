@@ -1,14 +1,13 @@
-"""Word similarity: normalisation, bigram Dice, the words lift and trigram terms."""
+"""Word similarity: normalisation, bigram Dice, and trigram terms."""
 
 from __future__ import annotations
 
 import pytest
 
+from service.ranking import MIN_WORDS_SIMILARITY
 from service.text_match import (
-    MIN_WORDS_SIMILARITY,
     dice,
     normalise_text,
-    raise_by_words,
     text_similarity,
     trigram_terms,
 )
@@ -51,18 +50,7 @@ def test_chinese_words_compare_by_characters() -> None:
     assert text_similarity("华为", "小米") == 0.0
 
 
-def test_raise_by_words_lifts_but_never_lowers_or_overflows() -> None:
-    assert raise_by_words(0.4, 0.2) == 0.4  # below the noise floor: unchanged
-    assert raise_by_words(0.4, 1.0) > raise_by_words(0.4, 0.8) > 0.4
-    assert raise_by_words(0.99, 1.0) <= 1.0
-    assert raise_by_words(1.0, 1.0) == 1.0
-
-
 def test_trigram_terms() -> None:
     assert trigram_terms("acme co") == ["acm", "cme", "co"]
     assert len(trigram_terms("x" * 3 + " " + "abcdefghijklmnopqrstuvwxyz" * 3, limit=5)) == 5
 
-
-def test_identical_words_alone_rank_like_a_close_shape_match() -> None:
-    assert raise_by_words(0.1, 1.0) >= 0.95
-    assert raise_by_words(0.1, 0.6) < raise_by_words(0.1, 1.0)
