@@ -52,7 +52,7 @@ class Embedder:
     @property
     def dim(self) -> int:
         """Length of the stored vectors (the embedding and, when the model has one, the
-        contour descriptor: models/signals.py)."""
+        orientation descriptor: models/signals.py)."""
         return self.config.vector_dim
 
     def prepare(self, image: Image.Image) -> np.ndarray:

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 import torchvision.models as tvm
 from torch import nn
 
-InputMode = Literal["ink", "ink+edges", "rgb"]
+InputMode = Literal["ink", "ink+grey", "rgb"]
 
 
 @dataclass(frozen=True)
@@ -24,20 +24,21 @@ class ModelConfig:
     arch: str = "mobilenet_v3_small"
     dim: int = 256  # the CNN embedding's dimension
     input_size: int = 128
-    # ink: distance from the background colour, 1 channel; ink+edges: and the colour
-    # edges as a second channel, which the network does not see (models/descriptor.py)
+    # ink: distance from the background colour, 1 channel; ink+grey: and the square in
+    # grey as a second channel, which the network does not see (models/descriptor.py)
     input_mode: InputMode = "ink"
     gem_p: float = 3.0
-    # the stored vector: the CNN embedding, then (contour_side > 0) the contour
+    # the stored vector: the CNN embedding, then (hog_cells > 0) the orientation
     # descriptor of models/descriptor.py, weighted so the whole has unit length with
-    # contour_share of its squared norm on the descriptor (models/signals.py)
-    contour_side: int = 0
-    contour_share: float = 0.0
-    # how each signal's cosine becomes evidence in a search: (cosine - centre) /
-    # (1 - centre), 0 for a typical query's 100 best matches (the centre, measured on
-    # non-brand icons), 1 for an identical image (models/signals.py)
+    # hog_share of its squared norm on the descriptor (models/signals.py)
+    hog_cells: int = 0
+    hog_share: float = 0.0
+    # how each signal's cosine becomes evidence in a search: weight * (cosine - centre)
+    # / (1 - centre): 0 for a typical query's 100 best matches (the centre, measured on
+    # non-brand icons), the weight for an identical image (models/signals.py)
     embed_centre: float = 0.0
-    contour_centre: float = 0.0
+    embed_weight: float = 1.0
+    hog_centre: float = 0.0
 
     @property
     def in_channels(self) -> int:
@@ -45,9 +46,13 @@ class ModelConfig:
         return 3 if self.input_mode == "rgb" else 1
 
     @property
+    def hog_dim(self) -> int:
+        return self.hog_cells * self.hog_cells * 9  # models/descriptor.py: 9 directions
+
+    @property
     def vector_dim(self) -> int:
-        """Length of a stored vector: the embedding and the contour descriptor."""
-        return self.dim + self.contour_side * self.contour_side
+        """Length of a stored vector: the embedding and the orientation descriptor."""
+        return self.dim + self.hog_dim
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,5 +123,5 @@ class EmbeddingNet(nn.Module):
         return self.trunk(x[:, : self.config.in_channels])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Only the network's own channels of ``x`` are read (not the colour edges)."""
+        """Only the network's own channels of ``x`` are read (not the grey square)."""
         return F.normalize(self.proj(self.pool(self.feature_map(x))), dim=1)

@@ -13,10 +13,9 @@ import numpy as np
 from PIL import Image
 
 INK_THRESHOLD = 40  # distance from the background (0..255) that counts as ink
-EDGE_THRESHOLD = 40  # colour change between neighbours (largest channel) that is an edge
-#: input modes: ``ink`` (1 channel), ``ink+edges`` (the ink map and the colour edges, for
-#: the contour descriptor of models/descriptor.py) and ``rgb`` (3 channels)
-INPUT_CHANNELS = {"ink": 1, "ink+edges": 2, "rgb": 3}
+#: input modes: ``ink`` (1 channel), ``ink+grey`` (the ink map and the square in grey,
+#: for the orientation descriptor of models/descriptor.py) and ``rgb`` (3 channels)
+INPUT_CHANNELS = {"ink": 1, "ink+grey": 2, "rgb": 3}
 TRIM_FRACTION = 0.004  # ink mass ignored at each edge when finding the extent (specks)
 MARGIN = 0.06  # blank border kept around the mark, as a fraction of its size
 _WORK_SIDE = 512  # extent and background are estimated on at most this size
@@ -62,18 +61,6 @@ def ink_extent(ink: np.ndarray) -> tuple[int, int, int, int] | None:
     return left, top, right, bottom
 
 
-def edge_map(rgb: np.ndarray) -> np.ndarray:
-    """(S, S) uint8: 255 on the colour edges of an (S, S, 3) uint8 image, else 0.
-
-    The morphological gradient of each channel, their maximum: the outline of a mark on
-    its ground and the boundary of every region of another colour inside it (a figure on
-    a filled tile, which the ink map, blind to colour, cannot tell from the tile)."""
-    gradient = cv2.morphologyEx(np.ascontiguousarray(rgb), cv2.MORPH_GRADIENT,
-                                np.ones((3, 3), np.uint8))
-    strongest = gradient.max(axis=2) if gradient.ndim == 3 else gradient
-    return np.where(strongest >= EDGE_THRESHOLD, 255, 0).astype(np.uint8)
-
-
 def canonical_square(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     """The mark cropped to its extent and centred on a square of its background colour.
 
@@ -114,6 +101,7 @@ def prepare_square(square: np.ndarray, background: np.ndarray, input_size: int,
     )
     if input_mode == "ink":
         return ink_map(resized, background)[None, :, :]
-    if input_mode == "ink+edges":
-        return np.stack([ink_map(resized, background), edge_map(resized)])
+    if input_mode == "ink+grey":
+        return np.stack([ink_map(resized, background),
+                         cv2.cvtColor(np.ascontiguousarray(resized), cv2.COLOR_RGB2GRAY)])
     return np.ascontiguousarray(resized.transpose(2, 0, 1))

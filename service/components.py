@@ -15,7 +15,12 @@ split is classical image analysis on the ink map (no model to train or download)
    figure* (a figure drawn in separate pieces stays whole); separate figures that each
    hold a fifth of the ink, or of its bounding box, are figures of their own too, and so
    are the two groups on either side of a wide empty band across the drawing (a mark
-   with two devices side by side or one above the other).
+   with two devices side by side or one above the other);
+6. a *container*, a filled tile, disc or rounded square behind a figure drawn in
+   another colour (the ink map sees one solid blob), is recognised by its solid, nearly
+   convex shape; the figure inside, found as ink against the tile's own colour, becomes
+   a figure component (its crop has the tile's colour as its ground, so it keeps its
+   own polarity) and the tile a frame.
 
 A mark that is a single element has no components beyond the whole mark. Order: figures,
 then lines of words, then the frame.
@@ -39,6 +44,9 @@ _WORK_SIDE = 256  # analysis resolution (boxes are scaled back to the image's pi
 MAX_FIGURES = 3  # figure components (the only ones embedded, see service/pipeline.py)
 MAX_LINES = 2  # lines of words read by OCR
 MIN_SHARE = 0.04  # a blob below this share of the ink is a speck or a detail, not an element
+TILE_SOLIDITY = 0.9  # a container's area over its convex hull's
+TILE_FILL = 0.6  # ... and over its box (a disc: 0.79, a square: 1.0)
+INNER_SHARE = (0.02, 0.75)  # a figure inside a tile covers this share of the tile
 CUT_GAP = 0.06  # an empty band this wide (share of the drawing's extent) separates elements
 ELEMENT_SHARE = 0.2  # a figure with this share of the ink or of the ink's box is an element
 
@@ -74,6 +82,11 @@ def split_components(image: Image.Image) -> list[Component]:
     labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
     slices = ndimage.find_objects(labels)
     ink_box = _box_of(mask)
+    contained = _contained_figure(rgb, labels, slices, ink_box)
+    if contained is not None:
+        inner, tile = contained
+        return [Component("figure", _rescale(inner, scale, image.size)),
+                Component("frame", _rescale(tile, scale, image.size))]
     frame_label = _frame_label(labels, slices, ink_box, mask)
     content = mask
     if frame_label is not None:
@@ -126,6 +139,39 @@ def split_components(image: Image.Image) -> list[Component]:
         return []  # a single element, or a frame around nothing else
     found += [("words", box) for box in lines[:MAX_LINES]] + frame
     return [Component(kind, _rescale(box, scale, image.size)) for kind, box in found]
+
+
+def _contained_figure(rgb: np.ndarray, labels: np.ndarray, slices: list,
+                      ink_box: tuple[int, int, int, int]
+                      ) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None:
+    """(figure box, tile box) when the mark is a filled tile with a figure of another
+    colour inside it; None otherwise."""
+    _, _, iw, ih = ink_box
+    for label, sl in enumerate(slices, start=1):
+        if sl is None:
+            continue
+        x, y, w, h = _slice_box(sl)
+        if w < 0.9 * iw or h < 0.9 * ih or w < 16 or h < 16:
+            continue
+        own = labels[sl] == label
+        solid = ndimage.binary_fill_holes(own)
+        area = float(solid.sum())
+        if own.sum() < 0.5 * area:  # a ring or a border: a frame (below), not a tile
+            return None
+        hull = cv2.convexHull(cv2.findNonZero(solid.astype(np.uint8)))
+        if area < TILE_FILL * w * h or area < TILE_SOLIDITY * max(cv2.contourArea(hull), 1.0):
+            return None
+        inside = cv2.erode(solid.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        pixels = rgb[sl][inside]
+        if len(pixels) == 0:
+            return None
+        tile_colour = np.median(pixels, axis=0)
+        figure = (ink_map(rgb[sl], tile_colour) >= INK_THRESHOLD) & inside
+        share = figure.sum() / area
+        if not INNER_SHARE[0] <= share <= INNER_SHARE[1]:
+            return None
+        return _box_of(figure, offset=(x, y)), (x, y, w, h)
+    return None
 
 
 def _frame_label(labels: np.ndarray, slices: list, ink_box: tuple[int, int, int, int],

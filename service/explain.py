@@ -28,6 +28,7 @@ import io
 from dataclasses import dataclass
 from typing import Literal
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
@@ -96,8 +97,9 @@ def _fill_value(embedder: Embedder, background: np.ndarray, fill: Fill) -> np.nd
         colour = np.array([128, 128, 128], dtype=np.uint8)
     if embedder.config.input_mode == "ink":
         return ink_map(colour[None, None, :], background)[0, 0][None]
-    if embedder.config.input_mode == "ink+edges":  # and no edges under the patch
-        return np.array([ink_map(colour[None, None, :], background)[0, 0], 0], np.uint8)
+    if embedder.config.input_mode == "ink+grey":  # the patch's ink and its grey
+        grey = cv2.cvtColor(colour[None, None, :], cv2.COLOR_RGB2GRAY)[0, 0]
+        return np.array([ink_map(colour[None, None, :], background)[0, 0], grey], np.uint8)
     return colour
 
 
@@ -134,7 +136,7 @@ def explain(
 ) -> Explanation:
     """Occlusion-sensitivity explanation of why ``result`` matched ``query``.
 
-    The heat is the drop of the stored vectors' similarity (embedding and contour,
+    The heat is the drop of the stored vectors' similarity (embedding and orientation,
     models/signals.py); ``score`` is that similarity here, and the register replaces it
     with the search's score of the pair (Register.explain), the number users see.
     """

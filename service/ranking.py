@@ -5,8 +5,8 @@ one the risk levels are calibrated on is the score made here. In order:
 
 1. **Query rows.** Each view of the query (the whole image, each figure, and in
    rotation-tolerant searches their 8 rotations and mirrors) sends one row per signal of
-   the stored vector (models/signals.py: the CNN embedding and the contour descriptor).
-   The whole query also sends its *turned* contour rows (the 7 other rotations by 90
+   the stored vector (models/signals.py: the CNN embedding and the orientation descriptor).
+   The whole query also sends its *turned* descriptor rows (the 7 other rotations by 90
    degrees and mirrors, and rotations by +-10 and +-20 degrees), which cost no network
    pass; a turned row's evidence is ``TURN_PENALTY`` lower, so a turn is tried, not
    preferred.
@@ -45,7 +45,7 @@ COMPONENT_MARGIN = 0.05
 CROWDING_K = 10
 #: crowding a query part may have without penalty, whatever the whole's
 CROWDING_FLOOR = 0.6
-#: evidence a turned contour row (rotation, mirror) has less than the query as drawn
+#: evidence a turned descriptor row (rotation, mirror) has less than the query as drawn
 TURN_PENALTY = 0.13
 #: share of the shape score the colour signature takes, per mode
 COLOUR_WEIGHT = {SearchMode.shape: 0.0, SearchMode.colour: 0.5, SearchMode.composite: 0.15}
@@ -73,19 +73,19 @@ def query_rows(stored: np.ndarray, whole_views: list[bool], model_inputs: list[n
     """A query's index rows from its views' stored-form vectors.
 
     ``whole_views[i]`` says whether view ``i`` shows the whole query; the first whole view
-    also sends the turned contour rows (from its prepared input ``model_inputs[i]``).
+    also sends the turned descriptor rows (from its prepared input ``model_inputs[i]``).
     """
     rows: list[np.ndarray] = []
     meta: list[QueryRow] = []
     for signal in layout.signals:
         rows.append(signal.query(stored))
         meta += [QueryRow(i, signal) for i in range(len(stored))]
-    contour = layout.contour
+    orientation = layout.orientation
     first_whole = next((i for i, whole in enumerate(whole_views) if whole), None)
-    if contour is not None and first_whole is not None:
+    if orientation is not None and first_whole is not None:
         turned = layout.turned_queries(model_inputs[first_whole])
         rows.append(turned)
-        meta += [QueryRow(first_whole, contour, TURN_PENALTY)] * len(turned)
+        meta += [QueryRow(first_whole, orientation, TURN_PENALTY)] * len(turned)
     return np.concatenate(rows).astype(np.float32), meta
 
 

@@ -1,10 +1,11 @@
-"""Give a weights file the contour signal and measure where each signal's evidence is 0.
+"""Give a weights file the orientation signal and measure where each signal's evidence
+is 0.
 
     python -m scripts.training.signal_scales --weights IN.pt --icons DIR --out OUT.pt \
-        [--name NAME] [--contour-side 16] [--contour-share 0.5]
+        [--name NAME] [--hog-cells 6] [--hog-share 0.5] [--embed-weight 0.7]
 
-The network's tensors are kept; the config gains the contour descriptor
-(models/descriptor.py, input mode ``ink+edges``) and, per signal, the centre that turns
+The network's tensors are kept; the config gains the orientation descriptor
+(models/descriptor.py, input mode ``ink+grey``) and, per signal, the centre that turns
 a cosine into evidence (models/signals.py): over ``--queries`` icons of ``DIR``
 (non-brand icons: the evaluation's distractors or the training icons), the mean of each
 query's 100 best cosines to the others. A typical query's best matches then sit near
@@ -47,17 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--weights", type=Path, required=True)
     p.add_argument("--icons", type=Path, required=True, help="folder of non-brand icons")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--name", default=None, help="model name (default: the input's + -c16)")
-    p.add_argument("--contour-side", type=int, default=16)
-    p.add_argument("--contour-share", type=float, default=0.5)
+    p.add_argument("--name", default=None, help="model name (default: the input's + -h6)")
+    p.add_argument("--hog-cells", type=int, default=6)
+    p.add_argument("--hog-share", type=float, default=0.5)
+    p.add_argument("--embed-weight", type=float, default=0.7,
+                   help="evidence of an identical image by the embedding (the descriptor's: 1)")
     p.add_argument("--limit", type=int, default=20000, help="icons read from --icons")
     p.add_argument("--queries", type=int, default=2000)
     args = p.parse_args(argv)
 
     loaded = load_checkpoint(args.weights)
-    config = dataclasses.replace(loaded.config, input_mode="ink+edges",
-                                 contour_side=args.contour_side,
-                                 contour_share=args.contour_share)
+    config = dataclasses.replace(loaded.config, input_mode="ink+grey",
+                                 hog_cells=args.hog_cells, hog_share=args.hog_share,
+                                 embed_weight=args.embed_weight)
     loaded.net.config = config
     paths = sorted(args.icons.rglob("*.png"))[: args.limit]
     if len(paths) <= TOP:
@@ -78,9 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{signal.name}: centre {scales[signal.name][0]:.4f}, "
               f"spread {scales[signal.name][1]:.4f}")
     config = dataclasses.replace(config, embed_centre=round(scales["embedding"][0], 4),
-                                 contour_centre=round(scales["contour"][0], 4))
+                                 hog_centre=round(scales["orientation"][0], 4))
     loaded.net.config = config
-    name = args.name or f"{loaded.version.split('@')[0]}-c{args.contour_side}"
+    name = args.name or f"{loaded.version.split('@')[0]}-h{args.hog_cells}"
     meta = {**loaded.meta, "signal_centres": {
         "icons": str(args.icons), "count": len(paths), "queries": len(queries), "top": TOP,
         "spread": {k: round(v[1], 4) for k, v in scales.items()}}}

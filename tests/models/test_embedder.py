@@ -19,14 +19,14 @@ def test_shipped_weights_load_with_version(embedder: Embedder) -> None:
     assert DEFAULT_WEIGHTS.is_file()
     assert DEFAULT_WEIGHTS.stat().st_size < 25 * 1024 * 1024
     assert "@" in embedder.version
-    assert embedder.dim == 512  # 256-d embedding + 16 x 16 contour (models/signals.py)
+    assert embedder.dim == 580  # 256-d embedding + 6 x 6 x 9 orientations (models/signals.py)
 
 
-def test_embeddings_are_unit_512d_and_deterministic(embedder: Embedder) -> None:
+def test_embeddings_are_unit_580d_and_deterministic(embedder: Embedder) -> None:
     images = [make_mark(s) for s in range(5)]
     a = embedder.embed_images(images)
     b = embedder.embed_images(images)
-    assert a.shape == (5, 512) and a.dtype == np.float32
+    assert a.shape == (5, 580) and a.dtype == np.float32
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
     assert np.allclose(a, b, atol=1e-6)
 

@@ -1,24 +1,21 @@
-"""The evaluation script end to end on a tiny generated gallery."""
+"""The evaluation's parts: the gallery's items, the evaluation-only transformations and
+the model card section (end to end: tests/scripts/test_evaluate_service.py)."""
 
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from models.embedder import Embedder
+from models.augment import TRANSFORMS
+from models.preprocess import ink_map
 from scripts.datasets.brand_sets import brand_hash_is_even
-from scripts.evaluate import (
-    ALL_METHODS,
-    COMPOSITES,
-    ROTATION_TOLERANT,
-    SERVICE,
-    evaluate,
-    markdown,
-    read_items,
-    update_model_card,
-)
+from scripts.evaluate import read_items, update_model_card
+from scripts.evaluation.cases import CASES, all_transformations
+from scripts.evaluation.data import cross_design_queries, mark_id_of, transform_originals
 from tests.imagegen import make_mark
 
 
@@ -27,66 +24,58 @@ def even_brands(n: int) -> list[str]:
     return [name for name in names if brand_hash_is_even(name)][:n]
 
 
-@pytest.fixture
-def manifest(tmp_path: Path) -> Path:
-    rows = []
-    for b, brand in enumerate(even_brands(3)):
-        for s, set_name in enumerate(["set-a", "set-b"]):
-            path = tmp_path / f"{brand}-{set_name}.png"
-            # the same design, drawn a little differently in each set
-            make_mark(b, size=120 + 16 * s).save(path)
-            rows.append({"path": path.name, "brand": brand, "set": set_name})
-    for d in range(10):
-        path = tmp_path / f"distractor-{d}.png"
-        make_mark(100 + d).save(path)
-        rows.append({"path": path.name, "brand": None, "set": "other"})
-    manifest = tmp_path / "manifest.jsonl"
-    manifest.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return manifest
-
-
-def test_evaluate_reports_every_task_and_method(manifest: Path, embedder: Embedder) -> None:
-    items = read_items(manifest)
-    results = evaluate(items, embedder, transform_queries=2, seed=0, workers=0)
-    assert results["gallery"] == 16 and results["brands_cross_design"] == 3
-    n_transforms = 18
-    for method in ALL_METHODS:
-        cross = results["cross_design"][method]
-        assert cross["queries"] == 6
-        assert 0 <= cross["R@1"] <= cross["R@10"] <= 1 and 0 <= cross["NAR"] <= 1
-        assert results["transformed"][method]["overall"]["queries"] == 2 * n_transforms
-    # a resized drawing of the same mark is found by raw pixels on this easy gallery
-    assert results["cross_design"]["pixels"]["R@10"] == 1.0
-    # querying with the 8 rotations/reflections finds every rotated or mirrored copy
-    tolerant = results["transformed"][ROTATION_TOLERANT]
-    assert tolerant["overall"]["queries"] == 2 * n_transforms
-    for name in ("rotate90", "rotate180", "mirror"):
-        assert tolerant[name]["R@1"] == 1.0
-    # the service finds the figure inside a composite query through its components
-    service = results["transformed"][SERVICE]
-    model = results["transformed"]["model"]
-    for name in ("added_words", "frame", "second_figure"):
-        assert service[name]["R@1"] >= model[name]["R@1"]
-    # and the composite in the register from the figure alone
-    in_register = results["composites_in_register"]
-    for name in COMPOSITES:
-        assert in_register[SERVICE][name]["queries"] == 2
-    assert in_register[SERVICE]["second_figure"]["R@1"] >= in_register["model"][
-        "second_figure"]["R@1"]
-    assert "risk" in results and results["risk"]["high"] >= results["risk"]["medium"]
-    table = markdown(results)
-    assert "| cross-design | model |" in table and "| mirror |" in table
-    assert "| cross-design | service (colour) |" in table
-    assert ROTATION_TOLERANT in table and "Risk levels" in table
-    assert "| second_figure |" in table and "target met" in table
-
-
 def test_odd_hash_brands_are_refused(tmp_path: Path) -> None:
     odd = next(f"brand{i}" for i in range(1000) if not brand_hash_is_even(f"brand{i}"))
     manifest = tmp_path / "manifest.jsonl"
     manifest.write_text(json.dumps({"path": "x.png", "brand": odd, "set": "s"}) + "\n")
     with pytest.raises(SystemExit, match="odd-hash"):
         read_items(manifest)
+
+
+def test_items_ids_queries_and_gallery_limit(tmp_path: Path) -> None:
+    a, b = even_brands(2)
+    rows = [{"path": f"gallery/{a}/s1.png", "brand": a, "set": "s1"},
+            {"path": f"gallery/{a}/s2.png", "brand": a, "set": "s2"},
+            {"path": f"gallery/{b}/s1.png", "brand": b, "set": "s1"},  # in one set only
+            *({"path": f"distractors/d/i{n}.png", "brand": None, "set": "d"}
+              for n in range(5))]
+    manifest = tmp_path / "manifest.jsonl"
+    manifest.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    items = read_items(manifest)
+    assert [i.mark_id for i in items[:2]] == [f"gallery/{a}/s1", f"gallery/{a}/s2"]
+    assert items[0].path == str(tmp_path / f"gallery/{a}/s1.png")
+    assert cross_design_queries(items) == [(0, {1}), (1, {0})]
+    limited = read_items(manifest, gallery_limit=2)
+    assert len(limited) == 5 and limited[-1].mark_id == "distractors/d/i1"
+    # a quick run's originals are the first of the full run's
+    assert transform_originals(items, 3, seed=0, limit=2) == transform_originals(
+        items, 3, seed=0)[:2]
+    assert mark_id_of("/abs/x.png", 7) == "external/7"
+    assert mark_id_of("../x.png", 8) == "external/8"
+
+
+def test_evaluation_cases_keep_the_figure_and_change_it() -> None:
+    assert not set(CASES) & set(TRANSFORMS)
+    names = list(all_transformations())
+    assert names[:len(TRANSFORMS)] == sorted(TRANSFORMS)  # their seeds depend on it
+    image = make_mark(3, size=160)
+    ink = ink_map(np.asarray(image), np.array([255.0, 255.0, 255.0])) >= 40
+    for name, case in CASES.items():
+        out = case(image, random.Random(1))
+        again = case(image, random.Random(1))
+        assert out.mode == "RGB" and np.array_equal(np.asarray(out), np.asarray(again)), name
+    outline = np.asarray(CASES["outline_contour"](image, random.Random(0)))
+    outline_ink = ink_map(outline, np.array([255.0, 255.0, 255.0])) >= 40
+    assert 0 < outline_ink.sum() < ink.sum() and not outline_ink[~ink].any()
+    thick = np.asarray(CASES["thicker_3_7"](image, random.Random(0)))
+    assert (ink_map(thick, np.array([255.0, 255.0, 255.0])) >= 40).sum() > ink.sum()
+    turned = CASES["rotate_10_25"](image, random.Random(0))
+    assert turned.size[0] > image.size[0]  # expanded: no part of the figure cut off
+    for seed in range(4):  # a tile larger than the figure, on the page's ground
+        tiled = CASES["tile_behind"](image, random.Random(seed))
+        assert tiled.getpixel((0, 0)) == (255, 255, 255)
+        tile_ink = ink_map(np.asarray(tiled), np.array([255.0, 255.0, 255.0])) >= 40
+        assert tile_ink.mean() > max(0.4, 2 * ink.mean())
 
 
 def test_model_card_section_replaced(tmp_path: Path) -> None:

@@ -9,10 +9,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from models.embedder import Embedder
-from models.signals import CONTOUR, EMBEDDING, Signal
+from models.signals import EMBEDDING, ORIENTATION, Signal
 from service.colour import SearchMode
 from service.metadata import MarkMetadata
-from service.query import SearchOptions
 from service.ranking import (
     COLOUR_WEIGHT,
     CROWDING_FLOOR,
@@ -32,7 +31,7 @@ from service.settings import Settings
 from tests.imagegen import make_mark, to_bytes
 
 EMB = Signal(EMBEDDING, 0, 4, 0.5, 0.8)
-CON = Signal(CONTOUR, 4, 8, 0.5, 0.6)
+HOG = Signal(ORIENTATION, 4, 8, 0.5, 0.6)
 
 
 def test_scores_stay_in_the_unit_interval() -> None:
@@ -62,12 +61,12 @@ def test_colour_weight_per_mode() -> None:
 
 
 def test_evidence_is_one_for_an_identical_image_and_zero_at_the_centre() -> None:
-    row = QueryRow(0, CON)
+    row = QueryRow(0, HOG)
     scores = np.sqrt(0.5) * np.array([1.0, 0.6, 0.8])  # cosines, as the index scores them
     ev = row_evidence(row, scores, np.array([False, False, True]))
     assert ev[0] == pytest.approx(1.0) and ev[1] == pytest.approx(0.0)
     assert ev[2] < 0.5  # 0.5 on a whole mark, less on a component
-    turned = row_evidence(QueryRow(0, CON, TURN_PENALTY), scores[:1], np.array([False]))
+    turned = row_evidence(QueryRow(0, HOG, TURN_PENALTY), scores[:1], np.array([False]))
     assert turned[0] == pytest.approx(1.0 - TURN_PENALTY)
 
 
@@ -91,7 +90,7 @@ def test_query_rows_per_signal_and_turns(embedder: Embedder) -> None:
     assert sorted(untuned) == sorted((v, s.name) for v in (0, 1)
                                      for s in embedder.layout.signals)
     turned = [m for m in meta if m.turned]
-    assert turned and all(m.view == 0 and m.signal.name == CONTOUR for m in turned)
+    assert turned and all(m.view == 0 and m.signal.name == ORIENTATION for m in turned)
     assert np.linalg.norm(matrix, axis=1) == pytest.approx(np.ones(len(meta)), abs=1e-4)
 
 
