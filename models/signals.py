@@ -58,7 +58,7 @@ class Signal:
     def evidence(self, scores: np.ndarray) -> np.ndarray:
         """Inner products of this signal's query rows -> evidence."""
         cosine = np.asarray(scores, np.float64) / np.sqrt(self.share)
-        return self.weight * (cosine - self.centre) / (1.0 - self.centre)
+        return self.weight * (cosine - self.centre) / max(1.0 - self.centre, 1e-3)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from models.network import EmbeddingNet, ModelConfig
 from models.reference import record_reference
 from scripts.datasets.brand_sets import is_brand_set
 from scripts.training.contrastive import PairDataset, read_manifest, seed_everything, train_step
+from scripts.training.signal_scales import with_orientation
 
 SCHEDULES = {
     # steps x batch pairs; the CPU schedule fits in < 2 h on 2 cores at 128 px
@@ -201,6 +202,10 @@ def main(argv: list[str] | None = None) -> None:
         "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
         "final_loss": loss_rows[-1][1] if loss_rows else None,
     })
+    # the shipped form: the orientation descriptor beside the embedding, each signal's
+    # evidence centre measured on the non-synthetic (icon) training images
+    icons = [s.path for s in samples if s.source != "synthetic"][:20000]
+    version = with_orientation(args.weights, icons, args.weights, args.name)
     record_reference(Embedder(args.weights, device="cpu"), args.weights)
     publish_beside(args.weights, args.out, args.data)
     (args.out / "result.json").write_text(json.dumps(

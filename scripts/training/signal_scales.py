@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,43 @@ def top_stats(vectors: np.ndarray, queries: np.ndarray) -> tuple[float, float]:
     return float(np.concatenate(means).mean()), float(np.concatenate(spreads).mean())
 
 
+def with_orientation(weights: Path, icons: list[Path] | list[str], out: Path,
+                     name: str | None = None, hog_cells: int = 6, hog_share: float = 0.5,
+                     embed_weight: float = 0.7, queries: int = 2000) -> str:
+    """Write ``out``: the network of ``weights`` with the orientation signal and each
+    signal's centre measured on ``icons`` (non-brand icons); returns its version."""
+    loaded = load_checkpoint(weights)
+    config = dataclasses.replace(loaded.config, input_mode="ink+grey", hog_cells=hog_cells,
+                                 hog_share=hog_share, embed_weight=embed_weight)
+    loaded.net.config = config
+    if len(icons) <= TOP:
+        raise ValueError(f"need more than {TOP} icons to measure the centres, got {len(icons)}")
+    tmp = out.with_suffix(".unscaled.pt")
+    save_checkpoint(loaded.net, tmp, "unscaled")
+    embedder = Embedder(tmp, device="cpu", batch_size=128)
+    prepared = [embedder.prepare(Image.open(path).convert("RGB"))
+                for path in tqdm(icons, desc="signal centres", unit="icon")]
+    stored = embedder.embed_prepared(np.stack(prepared))
+    rows = np.random.default_rng(0).choice(len(icons), min(queries, len(icons)),
+                                           replace=False)
+    scales = {}
+    for signal in VectorLayout.of(config).signals:
+        part = signal.query(stored)[:, signal.start:signal.stop]
+        scales[signal.name] = top_stats(part.astype(np.float32), rows)
+        print(f"{signal.name}: centre {scales[signal.name][0]:.4f}, "
+              f"spread {scales[signal.name][1]:.4f}")
+    loaded.net.config = dataclasses.replace(
+        config, embed_centre=round(scales["embedding"][0], 4),
+        hog_centre=round(scales["orientation"][0], 4))
+    meta = {**loaded.meta, "signal_centres": {
+        "icons": len(icons), "queries": len(rows), "top": TOP,
+        "spread": {k: round(v[1], 4) for k, v in scales.items()}}}
+    name = name or f"{loaded.version.split('@')[0]}-h{hog_cells}"
+    version = save_checkpoint(loaded.net, out, name, meta)
+    tmp.unlink()
+    return version
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--weights", type=Path, required=True)
@@ -56,39 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=20000, help="icons read from --icons")
     p.add_argument("--queries", type=int, default=2000)
     args = p.parse_args(argv)
-
-    loaded = load_checkpoint(args.weights)
-    config = dataclasses.replace(loaded.config, input_mode="ink+grey",
-                                 hog_cells=args.hog_cells, hog_share=args.hog_share,
-                                 embed_weight=args.embed_weight)
-    loaded.net.config = config
-    paths = sorted(args.icons.rglob("*.png"))[: args.limit]
-    if len(paths) <= TOP:
-        raise SystemExit(f"{args.icons}: need more than {TOP} icons, found {len(paths)}")
-    tmp = args.out.with_suffix(".unscaled.pt")
-    save_checkpoint(loaded.net, tmp, "unscaled")
-    embedder = Embedder(tmp, device="cpu", batch_size=128)
-    prepared = [embedder.prepare(Image.open(path).convert("RGB"))
-                for path in tqdm(paths, desc="icons", unit="icon")]
-    stored = embedder.embed_prepared(np.stack(prepared))
-    layout = VectorLayout.of(config)
-    queries = np.random.default_rng(0).choice(len(paths), min(args.queries, len(paths)),
-                                              replace=False)
-    scales = {}
-    for signal in layout.signals:
-        part = signal.query(stored)[:, signal.start:signal.stop]
-        scales[signal.name] = top_stats(part.astype(np.float32), queries)
-        print(f"{signal.name}: centre {scales[signal.name][0]:.4f}, "
-              f"spread {scales[signal.name][1]:.4f}")
-    config = dataclasses.replace(config, embed_centre=round(scales["embedding"][0], 4),
-                                 hog_centre=round(scales["orientation"][0], 4))
-    loaded.net.config = config
-    name = args.name or f"{loaded.version.split('@')[0]}-h{args.hog_cells}"
-    meta = {**loaded.meta, "signal_centres": {
-        "icons": str(args.icons), "count": len(paths), "queries": len(queries), "top": TOP,
-        "spread": {k: round(v[1], 4) for k, v in scales.items()}}}
-    version = save_checkpoint(loaded.net, args.out, name, meta)
-    tmp.unlink()
+    icons = sorted(args.icons.rglob("*.png"))[: args.limit]
+    try:
+        version = with_orientation(args.weights, icons, args.out, args.name, args.hog_cells,
+                                   args.hog_share, args.embed_weight, args.queries)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {args.out}: {version}")
     return 0
 

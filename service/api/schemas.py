@@ -76,10 +76,12 @@ class MatchOut(BaseModel):
 
 class SearchResultOut(BaseModel):
     id: str
-    score: float = Field(description="Similarity in the search's mode (1.0 = identical).")
-    shape_score: float = Field(description="Shape similarity alone (cosine of embeddings).")
-    risk: str = Field(description="high, medium or low: calibrated shape-score thresholds, "
-                                  "lifted by near-identical words.")
+    score: float = Field(description="The score results are ranked by, in [0, 1] (1.0 = the "
+                                     "same drawing): shape, colour by the mode, and words "
+                                     "(service/ranking.py).")
+    shape_score: float = Field(description="Shape similarity alone, in [0, 1].")
+    risk: str = Field(description="high, medium or low: the score against thresholds "
+                                  "calibrated on the evaluation.")
     name: str | None = None
     text: str | None = Field(None, description="The mark's verbal element (OCR at ingest).")
     owner: str | None = None

@@ -34,7 +34,7 @@ async def search(
     options: Annotated[SearchOptions, Depends(form_options)],
     k: Annotated[int, Form(ge=1, le=1000, description="Number of results.")] = 10,
 ) -> SearchResponse:
-    """Marks most similar to the uploaded image, best first (cosine similarity).
+    """Marks most similar to the uploaded image, best first (scores in [0, 1]).
 
     Filters narrow the marks searched (inside the index search, so k results come back
     when enough marks pass); a crop searches with a rectangle of the image.
