@@ -119,6 +119,8 @@ def evaluate(items: list[Item], embedder: Embedder, register_dir: Path,
         "seconds": round(time.time() - started, 1),
     }
     results["risk"]["method"] = f"{SERVICE} ({results['search_mode']} mode), SearchResult.score"
+    results["identical_high_risk"] = high_risk_shares(results["identical_high_risk"],
+                                                      results["risk"]["high"])
     results["targets"] = target_dicts(results)
     return results, run.hits
 
@@ -190,7 +192,7 @@ class _Run:
                 relevant = self._same_brand(items[i].brand, also=items[i].mark_id)
                 self.hits += [(*h, f"transformed:{name}") for h in top_hits(answer, relevant)]
             if name in HIGH_RISK_QUERIES:
-                high_risk[name] = _first_and_high(answers, wanted)
+                high_risk[name] = _original_found(answers, wanted)
             queries = _baseline_vectors(self.embedder, prepared)
             for method, scores in rank_baselines(queries, self.gallery,
                                                  [{i} for i in originals]).items():
@@ -198,7 +200,7 @@ class _Run:
             print(f"transform {name}: service R@10 "
                   f"{mean_scores(per[SERVICE][name])['R@10']:.3f}, model "
                   f"{mean_scores(per['model'][name])['R@10']:.3f}", flush=True)
-        high_risk["both"] = _pooled(list(high_risk.values()))
+        high_risk["both"] = [f for found in high_risk.values() for f in found]
         augment = [n for n in names if n not in CASES]
         return {
             "transformed": {m: {
@@ -250,20 +252,34 @@ def _baseline_vectors(embedder: Embedder, prepared: list[tuple[bytes, Any, Any]]
                             [bits for _, bits, _ in prepared], [v for _, _, v in prepared])
 
 
-def _first_and_high(answers: list[Answer], wanted: list[str]) -> dict[str, Any]:
-    first = [bool(a.ids) and a.ids[0] == w for a, w in zip(answers, wanted, strict=True)]
-    high = [f and a.risks[0] == "high" for f, a in zip(first, answers, strict=True)]
-    return {"queries": len(answers), "first_count": sum(first), "high_count": sum(high),
-            "first": sum(first) / len(first) if first else None,
-            "first_and_high": sum(high) / len(high) if high else None}
+def _original_found(answers: list[Answer], wanted: list[str]
+                    ) -> list[tuple[int | None, float | None]]:
+    """Per query: (rank from 1, score) of the original among the first hits, or
+    (None, None); levelled later, against the thresholds this run calibrates."""
+    out: list[tuple[int | None, float | None]] = []
+    for answer, mark_id in zip(answers, wanted, strict=True):
+        ids = answer.ids[: len(answer.scores)]
+        rank = ids.index(mark_id) if mark_id in ids else None
+        out.append((None, None) if rank is None else (rank + 1, answer.scores[rank]))
+    return out
 
 
-def _pooled(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    queries = sum(p["queries"] for p in parts)
-    first, high = sum(p["first_count"] for p in parts), sum(p["high_count"] for p in parts)
-    return {"queries": queries, "first_count": first, "high_count": high,
-            "first": first / queries if queries else None,
-            "first_and_high": high / queries if queries else None}
+def high_risk_shares(found: dict[str, list[tuple[int | None, float | None]]],
+                     high: float) -> dict[str, dict[str, Any]]:
+    """Per query kind: how often the original came back first, in the top 10, and in the
+    top 10 with a score at or above the calibrated High threshold."""
+    shares: dict[str, dict[str, Any]] = {}
+    for name, rows in found.items():
+        n = len(rows)
+        first = sum(1 for rank, _ in rows if rank == 1)
+        top = sum(1 for rank, _ in rows if rank is not None and rank <= 10)
+        high_count = sum(1 for rank, score in rows
+                         if rank is not None and rank <= 10 and score is not None
+                         and score >= high)
+        shares[name] = {"queries": n, "first": first / n if n else None,
+                        "top10": top / n if n else None,
+                        "high": high_count / n if n else None}
+    return shares
 
 
 def main() -> None:

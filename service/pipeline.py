@@ -150,6 +150,9 @@ class QueryView:
 
     model_input: np.ndarray
     part: Component | None = None  # None: the whole (cropped) query image
+    # the part's own colour signature (service/colour.py): a figure matched inside a
+    # composite query is compared by its colours, not by those of the words beside it
+    colour: np.ndarray | None = None
 
 
 @dataclass
@@ -180,8 +183,13 @@ def query_inputs(
     parts = split_components(image)
     for part in searchable(parts):
         picture = part.crop(image)
-        for view in dihedral_views(picture) if rotation_tolerant else [picture]:
-            views.append(QueryView(prepare(view, spec.input_size, spec.input_mode), part))
+        part_square, part_ground = canonical_square(picture)
+        colour = square_colour_signature(part_square)
+        views.append(QueryView(prepare_square(part_square, part_ground, spec.input_size,
+                                              spec.input_mode), part, colour))
+        if rotation_tolerant:
+            views += [QueryView(prepare(view, spec.input_size, spec.input_mode), part, colour)
+                      for view in dihedral_views(picture)[1:]]
     text = reader.read_query(image, parts) if reader is not None else ""
     return PreparedQuery(views, square_colour_signature(square), text)
 

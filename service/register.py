@@ -57,7 +57,6 @@ from service.pipeline import (
     PreparedImage,
     PreparedQuery,
     PrepareSpec,
-    QueryView,
     component_inputs,
     embed_prepared_images,
     iter_image_files,
@@ -723,10 +722,9 @@ class Register:
                 evidences.append(evidence)
                 crowds.append(crowding(evidence[ids >= 0]))
             penalties = crowding_penalties(crowds, meta, whole)
-            best: dict[str, tuple[float, int, Component | None]] = {}  # evidence, vector, part
+            best: dict[str, tuple[float, int, int]] = {}  # evidence, vector, query view
             for r, row, evidence, penalty in zip(range(lo, hi), meta, evidences, penalties,
                                                  strict=True):
-                part = query.views[row.view].part
                 for v, value in zip(hits.ids[r], evidence - penalty, strict=True):
                     record = records.get(int(v))
                     if record is None or record.id in options.exclude_ids:
@@ -734,18 +732,21 @@ class Register:
                     if not (options.include_unpublished or record.published):
                         continue  # filed since the index search ran
                     if record.id not in best or value > best[record.id][0]:
-                        best[record.id] = (float(value), int(v), part)
+                        best[record.id] = (float(value), int(v), row.view)
             words = normalise_text(query.text if options.text is None else options.text)
             if words:  # marks found by their words join those found by shape
                 self._add_word_candidates(best, records, words, matrix[lo:hi], meta,
-                                          penalties, query.views, allowed_set,
+                                          penalties, allowed_set,
                                           options.exclude_ids, options.include_unpublished,
                                           None if allowed_set is not None else options.filters)
             ranked = []
-            for evidence, v, part in best.values():
+            for evidence, v, view in best.values():
                 record = records[v]
                 shape = shape_score(evidence)
-                colour = None if record.colour is None else float(record.colour @ query.colour)
+                part = query.views[view].part
+                own = query.views[view].colour  # a figure's own colours, when a part matched
+                colour = None if record.colour is None else float(
+                    record.colour @ (query.colour if own is None else own))
                 score = with_colour(shape, colour, options.mode)
                 matched = None
                 if words and record.text:
@@ -761,9 +762,9 @@ class Register:
         return out
 
     def _add_word_candidates(
-        self, best: dict[str, tuple[float, int, Component | None]],
+        self, best: dict[str, tuple[float, int, int]],
         records: dict[int, MarkRecord], words: str, rows: np.ndarray,
-        meta: list[QueryRow], penalties: list[float], views: Sequence[QueryView],
+        meta: list[QueryRow], penalties: list[float],
         allowed: set[int] | None, excluded: frozenset[str], include_unpublished: bool,
         filters: SearchFilters | None = None,
     ) -> None:
@@ -781,7 +782,7 @@ class Register:
                 continue
             if not (include_unpublished or record.published):
                 continue
-            scored: list[tuple[float, int, Component | None]] = []
+            scored: list[tuple[float, int, int]] = []
             for v in record.all_vector_ids():
                 try:
                     vector = self.store.reconstruct(v)
@@ -792,7 +793,7 @@ class Register:
                 values = [float(row_evidence(row, raw[i:i + 1], on_component)[0]) - penalty
                           for i, (row, penalty) in enumerate(zip(meta, penalties, strict=True))]
                 i = int(np.argmax(values))
-                scored.append((values[i], v, views[meta[i].view].part))
+                scored.append((values[i], v, meta[i].view))
             if scored:
                 best[record.id] = max(scored, key=lambda s: s[0])
                 for _, v, _ in scored:

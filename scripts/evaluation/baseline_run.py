@@ -23,7 +23,7 @@ from scripts.evaluation.prep import gallery_image, map_ahead
 
 CHUNK = 1024  # gallery images per embedding round (bounded memory)
 # bump when baselines.py's pHash or pixel vectors change: the cache is keyed on it
-BASELINE_FORMAT = "phash64+pixels32-v1"
+BASELINE_FORMAT = "phash64+pixels32+cnn-v2"  # cnn: the embedding alone
 
 
 def fingerprint(items: Sequence[Item], embedder: Embedder) -> str:

@@ -89,8 +89,13 @@ class BaselineVectors:
 
 
 def unit_embeddings(embedder: Embedder, images: Sequence[Image.Image]) -> np.ndarray:
-    """``embedder.embed_images``, rows scaled to unit length (cosine by dot product)."""
-    vectors = np.asarray(embedder.embed_images(list(images)), dtype=np.float32)
+    """The CNN embedding alone (``Embedder.embed_network``, not the stored vector with
+    the orientation descriptor beside it), rows of unit length (cosine by dot product):
+    what the network contributes, as a baseline for the service's search."""
+    if not images:
+        return np.empty((0, embedder.config.dim), np.float32)
+    prepared = np.stack([embedder.prepare(image) for image in images])
+    vectors = np.asarray(embedder.embed_network(prepared), dtype=np.float32)
     if vectors.ndim != 2:
         vectors = vectors.reshape(len(images), -1)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -12,6 +12,7 @@ from models.embedder import Embedder
 from models.signals import EMBEDDING, ORIENTATION, Signal
 from service.colour import SearchMode
 from service.metadata import MarkMetadata
+from service.query import SearchOptions
 from service.ranking import (
     COLOUR_WEIGHT,
     CROWDING_FLOOR,
@@ -172,3 +173,22 @@ def test_explanation_shows_the_result_card_score(calibrated: Register) -> None:
     top = calibrated.search(query, k=3)[0]
     explained = calibrated.explain(top.record.id, data=query)
     assert explained.score == pytest.approx(top.score)
+
+
+def test_the_report_csv_carries_the_same_score_and_level(calibrated: Register) -> None:
+    import csv
+    import io
+
+    from service.reports import run_report, write_csv
+
+    query = to_bytes(_with_word(_device(9), "Quarnel"))
+    shown = calibrated.search(query, k=5)
+    report = run_report(calibrated, [("q.png", query)], 5, SearchOptions())
+    buffer = io.StringIO()
+    write_csv(report, buffer)
+    rows = list(csv.DictReader(io.StringIO(buffer.getvalue())))
+    assert [row["mark_id"] for row in rows] == [r.record.id for r in shown]
+    for row, result in zip(rows, shown, strict=True):
+        assert float(row["score"]) == pytest.approx(result.score, abs=1e-4)
+        assert row["risk"] == result.risk.value
+        assert 0.0 <= float(row["score"]) <= 1.0
