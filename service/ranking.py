@@ -44,7 +44,7 @@ COMPONENT_MARGIN = 0.05
 #: best evidences of a query row whose mean is its crowding
 CROWDING_K = 10
 #: crowding a query part may have without penalty, whatever the whole's
-CROWDING_FLOOR = 0.6
+CROWDING_FLOOR = 0.8
 #: evidence a turned descriptor row (rotation, mirror) has less than the query as drawn
 TURN_PENALTY = 0.13
 #: share of the shape score the colour signature takes, per mode
