@@ -506,7 +506,8 @@ def test_search_by_words(cli: Cli, tmp_path: Path) -> None:
     (line,) = json_lines(result)
     assert line["query_text"] == "korvex"
     top = line["results"][0]
-    assert top["id"] == "m1" and top["text"] == "KORVEX" and top["risk"] == "high"
+    assert top["id"] == "m1" and top["text"] == "KORVEX" and top["risk"] == "medium"
+    # identical words alone score 0.8 (service/ranking.py): a risk, below a device match
     assert top["match"]["words"] == {"query": "korvex", "mark": "KORVEX", "similarity": 1.0}
     plain = cli("search", "--k", "1", "--text", "Korvex", str(query))
     assert 'words "KORVEX" 1.00' in plain.stdout and "(words: korvex)" in plain.stdout
