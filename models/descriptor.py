@@ -72,6 +72,12 @@ def orientation_histogram(prepared: np.ndarray, cells: int) -> np.ndarray:
     return hist / norm if norm > 1e-6 else np.zeros_like(hist)
 
 
+def _ground(plane: np.ndarray) -> int:
+    """The value of a channel's outermost ring (its ground), as the canonical crop reads
+    the background colour."""
+    return int(np.median(np.concatenate([plane[0], plane[-1], plane[:, 0], plane[:, -1]])))
+
+
 def recrop(prepared: np.ndarray) -> np.ndarray:
     """A prepared input cut to its ink's extent (channel 0) and centred again at its own
     size, as the canonical crop (models/preprocess.py) would have framed it."""
@@ -84,7 +90,7 @@ def recrop(prepared: np.ndarray) -> np.ndarray:
     side = int(round(max(height, width) * (1 + 2 * MARGIN))) + 1
     out = np.empty((len(prepared), size, size), np.uint8)
     for c, plane in enumerate(crop):
-        ground = int(np.median(np.concatenate([plane[0], plane[-1], plane[:, 0], plane[:, -1]])))
+        ground = _ground(plane)
         canvas = np.full((side, side), ground, np.uint8)
         y0, x0 = (side - height) // 2, (side - width) // 2
         canvas[y0:y0 + height, x0:x0 + width] = plane
@@ -99,7 +105,7 @@ def rotated(prepared: np.ndarray, degrees: float) -> np.ndarray:
     pad = size // 4
     planes = []
     for plane in prepared:
-        ground = int(np.median(np.concatenate([plane[0], plane[-1], plane[:, 0], plane[:, -1]])))
+        ground = _ground(plane)
         big = cv2.copyMakeBorder(plane, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=ground)
         matrix = cv2.getRotationMatrix2D((big.shape[1] / 2.0, big.shape[0] / 2.0), degrees, 1.0)
         planes.append(cv2.warpAffine(big, matrix, big.shape[::-1], flags=cv2.INTER_LINEAR,
