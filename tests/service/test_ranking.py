@@ -150,13 +150,14 @@ def test_a_word_only_match_cannot_outrank_the_identical_device(calibrated: Regis
     # a register mark that shares only the query's word, with another figure
     calibrated.add_mark(to_bytes(_with_word(_device(90), "Velmora")),
                         MarkMetadata(id="word-only"))
-    results = calibrated.search(to_bytes(_with_word(_device(12), "Velmora")), k=5)
+    results = calibrated.search(to_bytes(_with_word(_device(12), "Velmora")), k=5,
+                                options=SearchOptions(text="Velmora"))
     ids = [r.record.id for r in results]
     assert ids[0] == "device-12"
-    word_only = results[ids.index("word-only")] if "word-only" in ids else None
-    if word_only is not None:
-        assert word_only.score < results[0].score
-        assert word_only.words is not None
+    word_only = results[ids.index("word-only")]  # found by its words, ranked below
+    assert word_only.words is not None and word_only.words.similarity == 1.0
+    assert word_only.score < results[0].score
+    assert word_only.risk is not RiskLevel.high
 
 
 def test_the_ranked_score_is_the_shown_and_levelled_score(calibrated: Register) -> None:
