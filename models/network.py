@@ -14,6 +14,8 @@ import torch.nn.functional as F
 import torchvision.models as tvm
 from torch import nn
 
+from models.descriptor import descriptor_dim
+
 InputMode = Literal["ink", "ink+grey", "rgb"]
 
 
@@ -47,7 +49,7 @@ class ModelConfig:
 
     @property
     def hog_dim(self) -> int:
-        return self.hog_cells * self.hog_cells * 9  # models/descriptor.py: 9 directions
+        return descriptor_dim(self.hog_cells)
 
     @property
     def vector_dim(self) -> int:

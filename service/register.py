@@ -712,21 +712,23 @@ class Register:
         out: list[Results] = []
         for query, (lo, hi, meta) in zip(queries, plans, strict=True):
             whole = [view.part is None for view in query.views]
-            evidences, crowds = [], []
+            evidences, crowds, owners = [], [], []
             for r, row in zip(range(lo, hi), meta, strict=True):
                 ids = hits.ids[r]
-                on_component = np.array([
-                    (rec := records.get(int(v))) is not None and rec.vector_id != v
-                    for v in ids], dtype=bool)
+                row_owners = [records.get(int(v)) for v in ids]  # looked up once a hit
+                on_component = np.array([rec is not None and rec.vector_id != v
+                                         for v, rec in zip(ids, row_owners, strict=True)],
+                                        dtype=bool)
                 evidence = row_evidence(row, hits.scores[r], on_component)
                 evidences.append(evidence)
+                owners.append(row_owners)
                 crowds.append(crowding(evidence[ids >= 0]))
             penalties = crowding_penalties(crowds, meta, whole)
             best: dict[str, tuple[float, int, int]] = {}  # evidence, vector, query view
-            for r, row, evidence, penalty in zip(range(lo, hi), meta, evidences, penalties,
-                                                 strict=True):
-                for v, value in zip(hits.ids[r], evidence - penalty, strict=True):
-                    record = records.get(int(v))
+            for r, row, evidence, penalty, row_owners in zip(
+                    range(lo, hi), meta, evidences, penalties, owners, strict=True):
+                for v, value, record in zip(hits.ids[r], evidence - penalty, row_owners,
+                                            strict=True):
                     if record is None or record.id in options.exclude_ids:
                         continue  # removed since, or excluded (the mark searched from)
                     if not (options.include_unpublished or record.published):
