@@ -198,3 +198,18 @@ def test_a_filled_tile_is_a_container_and_its_figure_a_component(shape: str,
 def test_a_plain_tile_or_a_frame_is_no_container() -> None:
     assert split_components(_tile(None)) == []
     assert [p.kind for p in split_components(framed(figure()))] == ["figure", "frame"]
+
+
+def test_an_antialiased_rounded_tile_gives_the_figure_box_not_the_tile() -> None:
+    """A rendered SVG tile (skill-icons style: dark rounded square, drawn smooth) has an
+    anti-aliased rim at its corners; the figure's box must still be the figure's."""
+    big = Image.new("RGB", (640, 640), "white")
+    draw = ImageDraw.Draw(big)
+    draw.rounded_rectangle((52, 52, 588, 588), 120, fill="#242938")
+    draw.polygon([(200, 460), (320, 180), (440, 460)], fill="#e23")
+    image = big.resize((160, 160), Image.Resampling.LANCZOS)
+    parts = split_components(image)
+    assert [p.kind for p in parts] == ["figure", "frame"]
+    x, y, w, h = parts[0].box
+    assert abs(x - 50) <= 3 and abs(y - 45) <= 3 and abs(w - 60) <= 4 and abs(h - 70) <= 4
+    assert parts[1].box[2] > 1.6 * w  # the tile is the frame, far larger than the figure
