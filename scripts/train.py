@@ -1,14 +1,22 @@
 """Train the trademark embedding model (contrastive, from scratch, offline).
 
-    python scripts/train.py --schedule cpu     # < 2 h on 2 CPU cores
-    python scripts/train.py --schedule gpu     # longer schedule, used when CUDA is present
+    python -m scripts.train --schedule cpu           # the shipped recipe, < 2 h on 2 cores
+    python -m scripts.train --schedule cpu-variants --out models/candidates/variants
+    scripts/train_device.sh PACK OUT                 # the GPU schedule, about 8 minutes
 
 Reads the images listed by ``scripts/fetch_training_data.py`` (open icon and emoji sets
 and synthetic marks; brand-logo sets are refused here a second time), makes two randomly
 transformed views of each (models/augment.py), and trains the EmbeddingNet with NT-Xent.
-Checkpoints every few minutes into --out and resumes from there; seeded; the loss curve
-is written as CSV and PNG. At the end the weights are written to --weights with a
-record of the recipe, data, seed, wall time and hardware.
+With ``--variants N`` (the cpu-variants and gpu schedules) each step also draws N
+design-variant groups (one design in several styles of one set: line and filled, thin
+and bold; scripts/training/variant_batches.py), and one multi-positive loss runs over
+both (scripts/training/supcon.py).
+
+Checkpoints every few minutes into --out and resumes from there, on another day or
+another machine: a run that outlives a session keeps --out under models/candidates/
+(about 13 MB) and commits it, and the next session runs the same command. Seeded; the
+loss curve is written as CSV and PNG. At the end the weights are written to --weights
+with a record of the recipe, data, seed, wall time and hardware.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import shlex
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -36,13 +45,24 @@ from models.reference import record_reference
 from scripts.datasets.brand_sets import is_brand_set
 from scripts.training.contrastive import PairDataset, read_manifest, seed_everything, train_step
 from scripts.training.signal_scales import with_orientation
+from scripts.training.supcon import mixed_step
+from scripts.training.variant_batches import (
+    VariantGroup,
+    VariantGroupDataset,
+    collate_groups,
+    groups_of,
+)
 
 SCHEDULES = {
-    # steps x batch pairs; the CPU schedule fits in < 2 h on 2 cores at 128 px
-    # (66 min for the shipped model on a 2-core AMD EPYC)
-    "cpu": {"steps": 1400, "batch": 96, "lr": 2e-3, "workers": 2},
-    "gpu": {"steps": 30000, "batch": 512, "lr": 3e-3, "workers": 12},
-    "smoke": {"steps": 3, "batch": 8, "lr": 1e-3, "workers": 0},
+    # steps x batch pairs (+ design-variant groups of 2 a step); the CPU schedule fits in
+    # < 2 h on 2 cores at 128 px (66 min for the shipped model on a 2-core AMD EPYC)
+    "cpu": {"steps": 1400, "batch": 96, "lr": 2e-3, "workers": 2, "variants": 0},
+    # the longer CPU run of the variant recipe: days on 2 cores, so it checkpoints into
+    # models/candidates/ and resumes there (see models/MODEL_CARD.md)
+    "cpu-variants": {"steps": 12000, "batch": 64, "lr": 2e-3, "workers": 2, "variants": 32},
+    # scripts/train_device.sh: one GPU machine, about 8 minutes (the loaders bound it)
+    "gpu": {"steps": 3000, "batch": 384, "lr": 3e-3, "workers": 14, "variants": 128},
+    "smoke": {"steps": 3, "batch": 8, "lr": 1e-3, "workers": 0, "variants": 4},
 }
 
 
@@ -56,6 +76,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch", type=int)
     p.add_argument("--lr", type=float)
     p.add_argument("--workers", type=int)
+    p.add_argument("--variants", type=int,
+                   help="design-variant groups a step, two members each (0: pairs only)")
     p.add_argument("--temperature", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", default="tmsearch-mnv3s")
@@ -97,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     if schedule_name == "auto":
         schedule_name = "gpu" if torch.cuda.is_available() else "cpu"
     plan = dict(SCHEDULES[schedule_name])
-    for key in ("steps", "batch", "lr", "workers"):
+    for key in ("steps", "batch", "lr", "workers", "variants"):
         if getattr(args, key) is not None:
             plan[key] = getattr(args, key)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -155,6 +177,12 @@ def main(argv: list[str] | None = None) -> None:
         plot_loss(loss_rows, args.out / "loss.png")
 
     dataset = PairDataset(samples, config, seed=args.seed)
+    groups = groups_of(samples) if plan["variants"] else []
+    if plan["variants"]:
+        print(f"{len(groups)} design-variant groups "
+              f"({sum(len(g.samples) for g in groups)} icons), {plan['variants']} a step")
+    variant_batches = (iter_variant_batches(groups, config, plan, args.seed, step)
+                       if groups else None)
     started = time.time()
     last_save = started
     stop_at = started + args.max_minutes * 60 if args.max_minutes else math.inf
@@ -171,7 +199,14 @@ def main(argv: list[str] | None = None) -> None:
             persistent_workers=False, prefetch_factor=4 if plan["workers"] else None,
         )
         for a, b in loader:
-            loss = train_step(net, optimizer, a.to(device), b.to(device), args.temperature)
+            if variant_batches is None:
+                loss = train_step(net, optimizer, a.to(device), b.to(device),
+                                  args.temperature)
+            else:
+                v, v_groups, v_weights = next(variant_batches)
+                loss = mixed_step(net, optimizer, a.to(device), b.to(device), v.to(device),
+                                  v_groups.to(device), v_weights.to(device),
+                                  args.temperature)
             scheduler.step()
             step += 1
             loss_rows.append((step, loss))
@@ -194,6 +229,7 @@ def main(argv: list[str] | None = None) -> None:
         "steps_done": step,
         "seed": args.seed,
         "temperature": args.temperature,
+        "variant_groups": len(groups),
         "training_images": len(samples),
         "sources": sources,
         "wall_seconds": round(wall, 1),
@@ -211,6 +247,23 @@ def main(argv: list[str] | None = None) -> None:
     (args.out / "result.json").write_text(json.dumps(
         {"version": version, "steps": step, "wall_seconds": wall}, indent=2))
     print(f"wrote {args.weights} version {version} after {step} steps in {wall / 60:.1f} min")
+
+
+def iter_variant_batches(groups: list[VariantGroup], config: ModelConfig, plan: dict,
+                         seed: int, first_step: int) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Endless batches of ``plan["variants"]`` design groups, a new draw each pass."""
+    dataset = VariantGroupDataset(groups, config, per_group=2, seed=seed)
+    size = min(plan["variants"], len(groups))
+    passes = first_step // max(1, len(groups) // size)
+    while True:
+        dataset.epoch = passes
+        loader = DataLoader(
+            dataset, batch_size=size, shuffle=True, drop_last=True,
+            num_workers=plan["workers"], collate_fn=collate_groups,
+            generator=torch.Generator().manual_seed(seed * 7919 + passes),
+            prefetch_factor=4 if plan["workers"] else None)
+        yield from loader
+        passes += 1
 
 
 def publish_beside(weights: Path, out: Path, data: Path) -> None:

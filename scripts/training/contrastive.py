@@ -38,6 +38,8 @@ def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1) -> torch
 class TrainSample:
     path: str
     source: str
+    set: str = ""  # the icon set (variant groups never cross sets)
+    icon: str = ""  # the icon's name in its set (its design and style)
 
 
 def read_manifest(path: Path, exclude_sets: Callable[[dict], bool] | None = None
@@ -46,7 +48,8 @@ def read_manifest(path: Path, exclude_sets: Callable[[dict], bool] | None = None
     samples = []
     for row, image in iter_manifest(path):
         if exclude_sets is None or not exclude_sets(row):
-            samples.append(TrainSample(image, row.get("source", "")))
+            samples.append(TrainSample(image, row.get("source", ""), row.get("set", ""),
+                                       row.get("icon", "")))
     return samples
 
 

@@ -45,3 +45,26 @@ def supcon_step(net: EmbeddingNet, optimizer: torch.optim.Optimizer, images: tor
     loss.backward()
     optimizer.step()
     return float(loss.detach())
+
+
+def mixed_step(net: EmbeddingNet, optimizer: torch.optim.Optimizer, a: torch.Tensor,
+               b: torch.Tensor, variants: torch.Tensor, variant_groups: torch.Tensor,
+               variant_weights: torch.Tensor, temperature: float = 0.1) -> float:
+    """One step on the union of a pair batch (two views of each image, positives of each
+    other, as NT-Xent has them) and a variant batch (the members of each design group
+    positives of each other, weighted): one softmax over all, so every image is a
+    negative for every other group."""
+    pairs = a.shape[0]
+    images = torch.cat([a, b, variants])
+    own = torch.arange(pairs, device=variant_groups.device)
+    groups = torch.cat([own, own, pairs + variant_groups])
+    weights = torch.ones(len(images), len(images), device=variant_weights.device)
+    weights[2 * pairs:, 2 * pairs:] = variant_weights
+    net.train()
+    x = images.float().div(127.5).sub(1.0).contiguous(memory_format=torch.channels_last)
+    loss = supcon(F.normalize(net(x), dim=1), groups, weights, temperature)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+    optimizer.step()
+    return float(loss.detach())
