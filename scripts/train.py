@@ -38,7 +38,7 @@ import torch
 from PIL import Image, ImageDraw
 from torch.utils.data import DataLoader
 
-from models.checkpoint import DEFAULT_WEIGHTS, save_checkpoint
+from models.checkpoint import DEFAULT_WEIGHTS, load_checkpoint, save_checkpoint
 from models.embedder import Embedder
 from models.network import EmbeddingNet, ModelConfig
 from models.reference import record_reference
@@ -79,6 +79,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--variants", type=int,
                    help="design-variant groups a step, two members each (0: pairs only)")
     p.add_argument("--temperature", type=float, default=0.1)
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from these weights (a tmsearch checkpoint of the same "
+                        "network) instead of from scratch")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", default="tmsearch-mnv3s")
     p.add_argument("--max-minutes", type=float, default=0, help="Stop early (0 = no limit).")
@@ -136,7 +139,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(samples)} training images {sources}; schedule {schedule_name} {plan}; {device}")
 
     config = ModelConfig()
-    net = EmbeddingNet(config).to(device, memory_format=torch.channels_last)
+    net = EmbeddingNet(config)
+    if args.init is not None:
+        start = load_checkpoint(args.init)
+        net.load_state_dict(start.net.state_dict())
+        print(f"starting from {args.init} ({start.version})")
+    net = net.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(net.parameters(), lr=plan["lr"], weight_decay=0.05)
     warmup = max(1, plan["steps"] // 20)
 
@@ -230,6 +238,7 @@ def main(argv: list[str] | None = None) -> None:
         "seed": args.seed,
         "temperature": args.temperature,
         "variant_groups": len(groups),
+        "init": None if args.init is None else str(args.init),
         "training_images": len(samples),
         "sources": sources,
         "wall_seconds": round(wall, 1),

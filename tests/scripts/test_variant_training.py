@@ -70,3 +70,23 @@ def test_a_run_with_variants_resumes_from_its_checkpoint(manifest: Path, tmp_pat
     loaded = load_checkpoint(weights)
     assert loaded.meta["steps_done"] == 4 and loaded.meta["variant_groups"] == 6
     assert TrainSample("x", "y").set == ""  # rows without set or icon still load
+
+
+def test_a_run_can_start_from_earlier_weights(manifest: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    first = tmp_path / "first.pt"
+    common = ["--data", str(manifest), "--schedule", "smoke", "--batch", "4",
+              "--variants", "0"]
+    train.main([*common, "--steps", "1", "--out", str(tmp_path / "a"), "--weights",
+                str(first)])
+    started = load_checkpoint(first).net.state_dict()
+    second = tmp_path / "second.pt"
+    train.main([*common, "--steps", "1", "--out", str(tmp_path / "b"), "--weights",
+                str(second), "--init", str(first), "--lr", "0"])
+    assert "starting from" in capsys.readouterr().out
+    loaded = load_checkpoint(second)
+    assert loaded.meta["init"] == str(first)
+    # with a zero learning rate the weights are the ones it started from
+    for name, tensor in loaded.net.state_dict().items():
+        if tensor.is_floating_point() and "running" not in name:
+            assert torch.allclose(tensor, started[name], atol=1e-6), name
