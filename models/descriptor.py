@@ -39,6 +39,9 @@ SIDE = 60  # the channels are resized to this before the gradients
 BLUR_SIGMA = 1.0
 #: small rotations tried at query time, degrees
 SMALL_TURNS = (-20.0, -10.0, 10.0, 20.0)
+#: for a query cut out of a larger mark: how much larger (share of the query's extent,
+#: added on each cut side) the whole is guessed to be
+REFRAMES = (0.12, 0.25, 0.4)
 
 
 def descriptor_dim(cells: int) -> int:
@@ -113,6 +116,30 @@ def rotated(prepared: np.ndarray, degrees: float) -> np.ndarray:
     return recrop(np.stack(planes))
 
 
+def reframed(prepared: np.ndarray, sides: str, extension: float) -> np.ndarray:
+    """A prepared input framed as the whole mark it was cut from would be: its ink placed
+    in a frame ``extension`` times its extent larger on each cut side (``sides``, of
+    "ltrb"), the rest the channel's ground, then centred and resized as the canonical
+    crop frames a mark."""
+    size = prepared.shape[-1]
+    ys, xs = np.nonzero(prepared[0] >= INK_THRESHOLD)
+    if len(ys) == 0:
+        return prepared
+    crop = prepared[:, ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+    height, width = crop.shape[1:]
+    left, right = (int(width * extension) if s in sides else 0 for s in "lr")
+    top, bottom = (int(height * extension) if s in sides else 0 for s in "tb")
+    full_h, full_w = height + top + bottom, width + left + right
+    side = int(round(max(full_h, full_w) * (1 + 2 * MARGIN))) + 1
+    out = np.empty((len(prepared), size, size), np.uint8)
+    for c, plane in enumerate(crop):
+        canvas = np.full((side, side), _ground(prepared[c]), np.uint8)
+        y0, x0 = (side - full_h) // 2 + top, (side - full_w) // 2 + left
+        canvas[y0:y0 + height, x0:x0 + width] = plane
+        out[c] = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
+    return out
+
+
 def dihedral(prepared: np.ndarray) -> list[np.ndarray]:
     """The 7 other rotations by 90 degrees and mirrors of a prepared input."""
     turns = [np.rot90(prepared, k, axes=(1, 2)) for k in range(4)]
@@ -120,7 +147,10 @@ def dihedral(prepared: np.ndarray) -> list[np.ndarray]:
     return [np.ascontiguousarray(t) for t in turns[1:]]
 
 
-def turned_descriptors(prepared: np.ndarray, cells: int) -> list[np.ndarray]:
-    """Descriptors of the query's turns: 7 dihedral, then the small rotations."""
+def turned_descriptors(prepared: np.ndarray, cells: int, cut: str = "") -> list[np.ndarray]:
+    """Descriptors of the query's turns: 7 dihedral, then the small rotations, then (for
+    a query that runs off the sides ``cut``) the larger wholes it may be cut from."""
     turns = dihedral(prepared) + [rotated(prepared, a) for a in SMALL_TURNS]
+    if cut:
+        turns += [reframed(prepared, cut, e) for e in REFRAMES]
     return [orientation_histogram(t, cells) for t in turns]

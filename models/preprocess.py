@@ -19,6 +19,7 @@ INPUT_CHANNELS = {"ink": 1, "ink+grey": 2, "rgb": 3}
 TRIM_FRACTION = 0.004  # ink mass ignored at each edge when finding the extent (specks)
 MARGIN = 0.06  # blank border kept around the mark, as a fraction of its size
 _WORK_SIDE = 512  # extent and background are estimated on at most this size
+CUT_EDGE_SHARE = 0.02  # ink on this share of an image's edge: the mark runs off that side
 
 
 def background_colour(rgb: np.ndarray) -> np.ndarray:
@@ -83,6 +84,21 @@ def canonical_square(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     y0, x0 = (side - height) // 2, (side - width) // 2
     canvas[y0 : y0 + height, x0 : x0 + width] = rgb
     return canvas, background
+
+
+def cut_sides(image: Image.Image) -> str:
+    """The sides ("l", "t", "r", "b") of the image that the mark's ink runs into: where a
+    copy was cut out of a larger mark. A mark drawn on its ground touches none; a tight
+    crop of a whole mark touches all four, so only one to three sides say "cut"."""
+    work = image
+    if max(image.size) > _WORK_SIDE:
+        work = image.copy()
+        work.thumbnail((_WORK_SIDE, _WORK_SIDE), Image.Resampling.BILINEAR)
+    rgb = np.asarray(work.convert("RGB"))
+    ink = ink_map(rgb, background_colour(rgb)) >= INK_THRESHOLD
+    edges = {"l": ink[:, 0], "t": ink[0], "r": ink[:, -1], "b": ink[-1]}
+    touched = "".join(side for side, edge in edges.items() if edge.mean() > CUT_EDGE_SHARE)
+    return touched if len(touched) < 4 else ""
 
 
 def prepare(image: Image.Image, input_size: int, input_mode: str) -> np.ndarray:

@@ -98,11 +98,12 @@ class VectorLayout:
         out[:, orientation.start:] = described * np.sqrt(orientation.share)
         return out
 
-    def turned_queries(self, prepared: np.ndarray) -> np.ndarray:
+    def turned_queries(self, prepared: np.ndarray, cut: str = "") -> np.ndarray:
         """Descriptor query rows of a prepared query's turns (rotations, mirrors, small
-        rotations; models/descriptor.py): no network pass. Empty without a descriptor."""
+        rotations, and the wholes a query cut off at the sides ``cut`` may come from;
+        models/descriptor.py): no network pass. Empty without a descriptor."""
         orientation = self.orientation
         if orientation is None:
             return np.zeros((0, self.dim), np.float32)
-        turned = np.stack(turned_descriptors(prepared, self.hog_cells))
+        turned = np.stack(turned_descriptors(prepared, self.hog_cells, cut))
         return orientation.query_from_part(turned, self.dim)

@@ -7,9 +7,10 @@ one the risk levels are calibrated on is the score made here. In order:
    rotation-tolerant searches their 8 rotations and mirrors) sends one row per signal of
    the stored vector (models/signals.py: the CNN embedding and the orientation descriptor).
    The whole query also sends its *turned* descriptor rows (the 7 other rotations by 90
-   degrees and mirrors, and rotations by +-10 and +-20 degrees), which cost no network
-   pass; a turned row's evidence is ``TURN_PENALTY`` lower, so a turn is tried, not
-   preferred.
+   degrees and mirrors, rotations by +-10 and +-20 degrees and, when its ink runs off one
+   to three sides of the image, the larger wholes it may have been cut from), which cost
+   no network pass; a turned row's evidence is ``TURN_PENALTY`` lower, so a turn is
+   tried, not preferred.
 2. **Evidence.** A row's inner products become evidence on a common scale
    (``Signal.evidence``: 1 for an identical image, 0 for a typical query's 100th best
    match). A match on one of a mark's figure components has ``COMPONENT_MARGIN`` less
@@ -69,11 +70,12 @@ class QueryRow:
 
 
 def query_rows(stored: np.ndarray, whole_views: list[bool], model_inputs: list[np.ndarray],
-               layout: VectorLayout) -> tuple[np.ndarray, list[QueryRow]]:
+               layout: VectorLayout, cut: str = "") -> tuple[np.ndarray, list[QueryRow]]:
     """A query's index rows from its views' stored-form vectors.
 
     ``whole_views[i]`` says whether view ``i`` shows the whole query; the first whole view
-    also sends the turned descriptor rows (from its prepared input ``model_inputs[i]``).
+    also sends the turned descriptor rows (from its prepared input ``model_inputs[i]``;
+    with ``cut``, the sides its ink runs off, also the wholes it may be cut from).
     """
     rows: list[np.ndarray] = []
     meta: list[QueryRow] = []
@@ -83,7 +85,7 @@ def query_rows(stored: np.ndarray, whole_views: list[bool], model_inputs: list[n
     orientation = layout.orientation
     first_whole = next((i for i, whole in enumerate(whole_views) if whole), None)
     if orientation is not None and first_whole is not None:
-        turned = layout.turned_queries(model_inputs[first_whole])
+        turned = layout.turned_queries(model_inputs[first_whole], cut)
         rows.append(turned)
         meta += [QueryRow(first_whole, orientation, TURN_PENALTY)] * len(turned)
     return np.concatenate(rows).astype(np.float32), meta

@@ -693,7 +693,8 @@ class Register:
             count = len(query.views)
             rows, meta = query_rows(stored[first:first + count],
                                     [view.part is None for view in query.views],
-                                    flat[first:first + count], self.embedder.layout)
+                                    flat[first:first + count], self.embedder.layout,
+                                    query.views[0].cut)
             blocks.append(rows)
             plans.append((total, total + len(rows), meta))
             first += count

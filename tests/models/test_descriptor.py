@@ -6,13 +6,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from models.descriptor import (
+    REFRAMES,
     SMALL_TURNS,
     descriptor_dim,
     dihedral,
     orientation_histogram,
     turned_descriptors,
 )
-from models.preprocess import prepare
+from models.preprocess import cut_sides, prepare
 
 CELLS = 6
 
@@ -116,3 +117,31 @@ def test_small_rotations_are_undone_by_a_turn() -> None:
 
 def test_an_empty_image_has_a_zero_descriptor() -> None:
     assert not _describe(Image.new("RGB", (64, 64), "white")).any()
+
+
+def _badge(size: int = 200) -> Image.Image:
+    """An asymmetric device: a bar, a disc and a triangle, with a white margin."""
+    image = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([20, 30, 120, 60], fill=(20, 20, 160))
+    draw.ellipse([110, 90, 180, 160], fill=(20, 20, 160))
+    draw.polygon([(25, 180), (60, 90), (95, 180)], fill=(20, 20, 160))
+    return image
+
+
+def test_the_sides_a_mark_runs_off_are_the_cut_ones() -> None:
+    assert cut_sides(_badge()) == ""  # drawn on its ground
+    assert cut_sides(_badge().crop((40, 45, 200, 200))) == "lt"
+    assert cut_sides(_badge().crop((0, 0, 150, 170))) == "rb"
+    assert cut_sides(_badge().crop((20, 30, 181, 181))) == ""  # a tight crop of the whole
+
+
+def test_a_cut_copy_is_matched_through_the_whole_it_was_cut_from() -> None:
+    original = _describe(_badge())
+    cut = _badge().crop((0, 0, 150, 200))  # the right quarter cut off
+    prepared = prepare(cut, 128, "ink+grey")
+    as_cut = float(orientation_histogram(prepared, CELLS) @ original)
+    plain = turned_descriptors(prepared, CELLS)
+    reframed = turned_descriptors(prepared, CELLS, cut_sides(cut))
+    assert len(reframed) == len(plain) + len(REFRAMES)
+    assert max(float(m @ original) for m in reframed[len(plain):]) > as_cut + 0.05

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from models.descriptor import REFRAMES
 from models.embedder import Embedder
 from models.signals import EMBEDDING, ORIENTATION, Signal
 from service.colour import SearchMode
@@ -93,6 +94,10 @@ def test_query_rows_per_signal_and_turns(embedder: Embedder) -> None:
     turned = [m for m in meta if m.turned]
     assert turned and all(m.view == 0 and m.signal.name == ORIENTATION for m in turned)
     assert np.linalg.norm(matrix, axis=1) == pytest.approx(np.ones(len(meta)), abs=1e-4)
+    # a query cut off at its right side also tries the wholes it may be cut from
+    cut_matrix, cut_meta = query_rows(stored, [True, False], prepared, embedder.layout, "r")
+    assert len(cut_meta) == len(meta) + len(REFRAMES)
+    assert all(m.turned for m in cut_meta[len(meta):])
 
 
 # -- in a register -------------------------------------------------------------------
