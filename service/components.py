@@ -49,7 +49,6 @@ TILE_FILL = 0.6  # ... and over its box (a disc: 0.79, a square: 1.0)
 INNER_SHARE = (0.02, 0.75)  # a figure inside a tile covers this share of the tile
 CUT_GAP = 0.06  # an empty band this wide (share of the drawing's extent) separates elements
 ELEMENT_SHARE = 0.2  # a figure with this share of the ink or of the ink's box is an element
-RIM_SHARE = 0.025  # a tile's edge this wide (share of its side) is its rim, not the figure
 
 
 @dataclass(frozen=True)
@@ -162,9 +161,9 @@ def _contained_figure(rgb: np.ndarray, labels: np.ndarray, slices: list,
         hull = cv2.convexHull(cv2.findNonZero(solid.astype(np.uint8)))
         if area < TILE_FILL * w * h or area < TILE_SOLIDITY * max(cv2.contourArea(hull), 1.0):
             return None
-        rim = 2 * max(2, round(RIM_SHARE * min(w, h))) + 1  # the tile's anti-aliased edge
-        # eroded from outside the slice too (cv2 leaves the image's own edge uneroded)
-        inside = cv2.erode(solid.astype(np.uint8), np.ones((rim, rim), np.uint8),
+        # the tile's anti-aliased rim is not the figure: eroded, from outside the slice
+        # too (cv2 leaves the image's own edge uneroded, and the slice is the tile's box)
+        inside = cv2.erode(solid.astype(np.uint8), np.ones((5, 5), np.uint8),
                            borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
         pixels = rgb[sl][inside]
         if len(pixels) == 0:
