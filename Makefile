@@ -63,9 +63,11 @@ fonts:
 		apt-get update -qq && apt-get install -y -qq $(FONT_PACKAGES); \
 	else echo "install the fonts first: sudo apt-get install $(FONT_PACKAGES)"; exit 1; fi
 
-# The shipped model's data: at most 300 icons a set plus 20,000 synthetic marks.
+# The shipped model's data: at most 300 icons a set plus 20,000 synthetic marks;
+# `make fetch-data FETCH_LIMIT=0` renders every icon (the variant recipe's data, 275k).
+FETCH_LIMIT ?= 300
 fetch-data: install fonts
-	$(BIN)/python -m scripts.fetch_training_data --limit-per-set 300
+	$(BIN)/python -m scripts.fetch_training_data --limit-per-set $(FETCH_LIMIT)
 
 eval-data: install
 	$(BIN)/python -m scripts.build_eval_set
