@@ -81,24 +81,39 @@ def _ground(plane: np.ndarray) -> int:
     return int(np.median(np.concatenate([plane[0], plane[-1], plane[:, 0], plane[:, -1]])))
 
 
-def recrop(prepared: np.ndarray) -> np.ndarray:
-    """A prepared input cut to its ink's extent (channel 0) and centred again at its own
-    size, as the canonical crop (models/preprocess.py) would have framed it."""
-    size = prepared.shape[-1]
+def _ink_box(prepared: np.ndarray) -> np.ndarray | None:
+    """The prepared input cut to its ink's extent (channel 0); None without ink."""
     ys, xs = np.nonzero(prepared[0] >= INK_THRESHOLD)
     if len(ys) == 0:
-        return prepared
-    crop = prepared[:, ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+        return None
+    return prepared[:, ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
+
+
+def _framed(crop: np.ndarray, grounds: list[int], full: tuple[int, int],
+            at: tuple[int, int], size: int) -> np.ndarray:
+    """``crop`` placed at ``at`` (top, left) in a ``full`` (height, width) frame of each
+    channel's ground, the frame centred with the canonical crop's margin and resized to
+    ``size``."""
+    (full_h, full_w), (top, left) = full, at
     height, width = crop.shape[1:]
-    side = int(round(max(height, width) * (1 + 2 * MARGIN))) + 1
-    out = np.empty((len(prepared), size, size), np.uint8)
+    side = int(round(max(full_h, full_w) * (1 + 2 * MARGIN))) + 1
+    out = np.empty((len(crop), size, size), np.uint8)
     for c, plane in enumerate(crop):
-        ground = _ground(plane)
-        canvas = np.full((side, side), ground, np.uint8)
-        y0, x0 = (side - height) // 2, (side - width) // 2
+        canvas = np.full((side, side), grounds[c], np.uint8)
+        y0, x0 = (side - full_h) // 2 + top, (side - full_w) // 2 + left
         canvas[y0:y0 + height, x0:x0 + width] = plane
         out[c] = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
     return out
+
+
+def recrop(prepared: np.ndarray) -> np.ndarray:
+    """A prepared input cut to its ink's extent (channel 0) and centred again at its own
+    size, as the canonical crop (models/preprocess.py) would have framed it."""
+    crop = _ink_box(prepared)
+    if crop is None:
+        return prepared
+    return _framed(crop, [_ground(plane) for plane in crop], crop.shape[1:], (0, 0),
+                   prepared.shape[-1])
 
 
 def rotated(prepared: np.ndarray, degrees: float) -> np.ndarray:
@@ -121,23 +136,15 @@ def reframed(prepared: np.ndarray, sides: str, extension: float) -> np.ndarray:
     in a frame ``extension`` times its extent larger on each cut side (``sides``, of
     "ltrb"), the rest the channel's ground, then centred and resized as the canonical
     crop frames a mark."""
-    size = prepared.shape[-1]
-    ys, xs = np.nonzero(prepared[0] >= INK_THRESHOLD)
-    if len(ys) == 0:
+    crop = _ink_box(prepared)
+    if crop is None:
         return prepared
-    crop = prepared[:, ys.min(): ys.max() + 1, xs.min(): xs.max() + 1]
     height, width = crop.shape[1:]
     left, right = (int(width * extension) if s in sides else 0 for s in "lr")
     top, bottom = (int(height * extension) if s in sides else 0 for s in "tb")
-    full_h, full_w = height + top + bottom, width + left + right
-    side = int(round(max(full_h, full_w) * (1 + 2 * MARGIN))) + 1
-    out = np.empty((len(prepared), size, size), np.uint8)
-    for c, plane in enumerate(crop):
-        canvas = np.full((side, side), _ground(prepared[c]), np.uint8)
-        y0, x0 = (side - full_h) // 2 + top, (side - full_w) // 2 + left
-        canvas[y0:y0 + height, x0:x0 + width] = plane
-        out[c] = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA)
-    return out
+    return _framed(crop, [_ground(plane) for plane in prepared],
+                   (height + top + bottom, width + left + right), (top, left),
+                   prepared.shape[-1])
 
 
 def dihedral(prepared: np.ndarray) -> list[np.ndarray]:

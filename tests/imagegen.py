@@ -54,3 +54,19 @@ def write_marks(folder: Path, seeds: range | list[int], fmt: str = "PNG",
         path.write_bytes(to_bytes(make_mark(seed), fmt))
         paths.append(path)
     return paths
+
+
+def make_design(seed: int, style: str, size: int = 64) -> Image.Image:
+    """One random polygon in a drawing style, as an icon set draws one design: "fill"
+    (a silhouette), "thin" or "outline" (a 2 px line), anything else a heavy 5 px line."""
+    rng = random.Random(seed)
+    margin = size // 8
+    points = [(rng.randrange(margin, size - margin), rng.randrange(margin, size - margin))
+              for _ in range(5)]
+    image = Image.new("RGB", (size, size), "white")
+    draw = ImageDraw.Draw(image)
+    if style == "fill":
+        draw.polygon(points, fill="black")
+    else:
+        draw.polygon(points, outline="black", width=2 if style in ("thin", "outline") else 5)
+    return image

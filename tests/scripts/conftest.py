@@ -5,26 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image, ImageDraw
 
-from tests.imagegen import make_mark
+from tests.imagegen import make_design, make_mark
 
 STYLES = ("fill", "outline", "bold")
-
-
-def _design(seed: int, style: str, size: int = 96) -> Image.Image:
-    """A random polygon, filled or drawn as a thin or a heavy line."""
-    rng = np.random.default_rng(seed)
-    points = [tuple(p) for p in rng.integers(10, size - 10, (5, 2)).tolist()]
-    image = Image.new("RGB", (size, size), "white")
-    draw = ImageDraw.Draw(image)
-    if style == "fill":
-        draw.polygon(points, fill="black")
-    else:
-        draw.polygon(points, outline="black", width=2 if style == "outline" else 6)
-    return image
 
 
 @pytest.fixture()
@@ -37,7 +22,7 @@ def manifest(tmp_path: Path) -> Path:
             name = f"shape{design}" if style == "fill" else f"shape{design}-{style}"
             path = tmp_path / "icons" / "ph" / f"{name}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
-            _design(design, style).save(path)
+            make_design(design, style, 96).save(path)
             rows.append({"path": f"icons/ph/{name}.png", "source": "iconify", "set": "ph",
                          "icon": name, "license": "MIT"})
     for n in range(90):

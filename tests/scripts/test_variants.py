@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
 from models.network import EmbeddingNet, ModelConfig
 from models.preprocess import prepare
@@ -15,6 +14,7 @@ from scripts.datasets.variants import (
     variant_groups,
 )
 from scripts.training.supcon import supcon, supcon_step
+from tests.imagegen import make_design
 
 NAMES = [
     ("ph", "arrow-left"), ("ph", "arrow-left-bold"), ("ph", "arrow-left-thin"),
@@ -59,25 +59,12 @@ def test_supcon_prefers_groups_together() -> None:
     assert float(supcon(z(together, dim=1), single)) == 0.0
 
 
-def _design(seed: int, style: str, size: int = 64) -> Image.Image:
-    """A random polygon drawn filled, as a line drawing or in a heavy line."""
-    rng = np.random.default_rng(seed)
-    points = [tuple(p) for p in rng.integers(8, size - 8, (5, 2)).tolist()]
-    image = Image.new("RGB", (size, size), "white")
-    draw = ImageDraw.Draw(image)
-    if style == "fill":
-        draw.polygon(points, fill="black")
-    else:
-        draw.polygon(points, outline="black", width=2 if style == "thin" else 5)
-    return image
-
-
 def test_a_training_step_on_variant_groups_lowers_the_loss() -> None:
     torch.manual_seed(0)
     config = ModelConfig(input_size=64)
     net = EmbeddingNet(config)
     styles = ("fill", "thin", "bold")
-    images = [prepare(_design(d, s), 64, "ink") for d in range(8) for s in styles]
+    images = [prepare(make_design(d, s), 64, "ink") for d in range(8) for s in styles]
     x = torch.from_numpy(np.stack(images))
     groups = torch.tensor([d for d in range(8) for _ in styles])
     kinds = [s for _ in range(8) for s in styles]
