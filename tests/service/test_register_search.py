@@ -4,7 +4,7 @@ tolerance, and search by a mark already in the register."""
 from __future__ import annotations
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from service.metadata import MarkMetadata
 from service.query import Crop, SearchOptions, parse_filters
@@ -86,3 +86,22 @@ def test_similar_leaves_out_the_mark_and_honours_filters(register: Register) -> 
     assert sorted(r.record.id for r in filtered) == ["mark-13", "mark-23", "mark-33"]
     with pytest.raises(MarkNotFound):
         register.similar("no-such-mark")
+
+
+def test_a_copy_cut_out_of_a_mark_tries_the_whole_it_came_from(
+        register: Register, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fill(register, 20)
+    original = Image.new("RGB", (200, 200), "white")  # one element: an arrow with a notch
+    ImageDraw.Draw(original).polygon(
+        [(20, 70), (115, 70), (115, 25), (185, 100), (115, 175), (115, 130), (60, 130),
+         (40, 160), (20, 160)], fill=(20, 20, 160))
+    register.add_mark(to_bytes(original), MarkMetadata(id="whole"))
+    cut = to_bytes(original.crop((0, 0, 150, 200)))  # its right quarter cut off
+
+    def score_of_whole() -> float:
+        return next(r.score for r in register.search(cut, k=25) if r.record.id == "whole")
+
+    assert register.search(cut, k=1)[0].record.id == "whole"
+    with_wholes = score_of_whole()
+    monkeypatch.setattr("models.descriptor.REFRAMES", ())  # the cut copy as drawn only
+    assert with_wholes > score_of_whole() + 0.1
