@@ -2,8 +2,9 @@
 
 A lent GPU machine gets the working tree and at most 64 MiB beside it, and cannot fetch
 anything, so the rendered training set goes as one tar of small PNGs with its manifest
-and licences. The design-variant groups go first (the GPU schedule is for the variant
-recipe), then the other icons and the synthetic marks, until ``--max-mb`` is reached:
+and licences. Whole design-variant groups go first, in a seeded random order (the GPU schedule is
+for the variant recipe), then the other icons and the synthetic marks, until
+``--max-mb`` is reached:
 
     python -m scripts.training.pack --data var/training-data/manifest.jsonl \\
         --out var/device-pack --side 112 --max-mb 56
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import random
 import shutil
 import tarfile
 from pathlib import Path
@@ -27,16 +29,22 @@ from scripts.datasets.variants import variant_groups
 PACK_FILE = "pack.tar"
 
 
-def ordered_rows(manifest: Path) -> list[tuple[dict, str]]:
-    """The manifest's rows, brand sets refused, variant-group members first."""
+def ordered_rows(manifest: Path, seed: int = 0) -> list[tuple[dict, str]]:
+    """The manifest's rows, brand sets refused: whole design-variant groups first, in a
+    seeded random order of groups (a pack cut by its budget then holds groups from every
+    set, each with all its members), then the other images, also shuffled."""
     rows = [(row, path) for row, path in iter_manifest(manifest)
             if not is_brand_set(row.get("set", ""), row)]
-    keys = {(row.get("set", ""), row.get("icon", "")) for row, _ in rows
-            if row.get("source") != "synthetic" and row.get("icon")}
-    members = {(key[0], name) for key, group in variant_groups(keys).items()
-               for name, _ in group}
-    return sorted(rows, key=lambda r: (r[0].get("set", ""), r[0].get("icon", ""))
-                  not in members)  # stable: members first, manifest order kept
+    by_key = {(row.get("set", ""), row.get("icon", "")): (row, path) for row, path in rows
+              if row.get("source") != "synthetic" and row.get("icon")}
+    groups = [[by_key[(key[0], name)] for name, _ in members]
+              for key, members in sorted(variant_groups(by_key).items())]
+    rng = random.Random(seed)
+    rng.shuffle(groups)
+    grouped = {id(row) for group in groups for row, _ in group}
+    rest = [item for item in rows if id(item[0]) not in grouped]
+    rng.shuffle(rest)
+    return [item for group in groups for item in group] + rest
 
 
 def small_png(path: str, side: int) -> bytes:

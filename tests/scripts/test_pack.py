@@ -24,6 +24,8 @@ def test_the_pack_holds_variants_first_and_keeps_to_its_budget(manifest: Path,
         rows = [json.loads(line) for line in tar.extractfile("manifest.jsonl")]
         assert all(tar.getmember(r["path"]).size > 0 for r in rows)
     assert [r["set"] for r in rows[:18]] == ["ph"] * 18  # the variant groups come first
+    designs = [r["icon"].split("-")[0] for r in rows[:18]]
+    assert all(len(set(designs[n:n + 3])) == 1 for n in range(0, 18, 3))  # whole groups
     small = pack(manifest, tmp_path / "small", side=48, max_mb=0.03)
     assert 0 < small["images"] < 18 and small["megabytes"] <= 0.05
 
