@@ -8,6 +8,8 @@ blind to the mark's colours and to light-on-dark versus dark-on-light.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 from PIL import Image
@@ -62,18 +64,28 @@ def ink_extent(ink: np.ndarray) -> tuple[int, int, int, int] | None:
     return left, top, right, bottom
 
 
-def canonical_square(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
-    """The mark cropped to its extent and centred on a square of its background colour.
+@dataclass(frozen=True)
+class CanonicalView:
+    """A mark in canonical form, and which sides of its image the ink runs off."""
 
-    Returns ``(rgb_square, background)`` with ``rgb_square`` as a uint8 array.
-    """
+    square: np.ndarray  # uint8 (S, S, 3): cropped to the ink, centred on its background
+    background: np.ndarray  # the background colour, float RGB
+    #: the sides ("l", "t", "r", "b") the mark's ink runs into: where a copy was cut out
+    #: of a larger mark. A mark drawn on its ground touches none; a tight crop of a whole
+    #: mark touches all four, so only one to three sides say "cut" (else "")
+    cut: str
+
+
+def canonical_view(image: Image.Image) -> CanonicalView:
+    """The canonical square of a mark and its cut sides, from one ink map."""
     work = image
     if max(image.size) > _WORK_SIDE:
         work = image.copy()
         work.thumbnail((_WORK_SIDE, _WORK_SIDE), Image.Resampling.BILINEAR)
     rgb = np.asarray(work.convert("RGB"))
     background = background_colour(rgb)
-    extent = ink_extent(ink_map(rgb, background))
+    ink = ink_map(rgb, background)
+    extent = ink_extent(ink)
     if extent is not None:
         left, top, right, bottom = extent
         rgb = rgb[top:bottom, left:right]
@@ -83,22 +95,22 @@ def canonical_square(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
     canvas[:] = np.round(background).astype(np.uint8)
     y0, x0 = (side - height) // 2, (side - width) // 2
     canvas[y0 : y0 + height, x0 : x0 + width] = rgb
-    return canvas, background
+    return CanonicalView(canvas, background, _cut_sides(ink >= INK_THRESHOLD))
 
 
-def cut_sides(image: Image.Image) -> str:
-    """The sides ("l", "t", "r", "b") of the image that the mark's ink runs into: where a
-    copy was cut out of a larger mark. A mark drawn on its ground touches none; a tight
-    crop of a whole mark touches all four, so only one to three sides say "cut"."""
-    work = image
-    if max(image.size) > _WORK_SIDE:
-        work = image.copy()
-        work.thumbnail((_WORK_SIDE, _WORK_SIDE), Image.Resampling.BILINEAR)
-    rgb = np.asarray(work.convert("RGB"))
-    ink = ink_map(rgb, background_colour(rgb)) >= INK_THRESHOLD
+def _cut_sides(ink: np.ndarray) -> str:
     edges = {"l": ink[:, 0], "t": ink[0], "r": ink[:, -1], "b": ink[-1]}
     touched = "".join(side for side, edge in edges.items() if edge.mean() > CUT_EDGE_SHARE)
     return touched if len(touched) < 4 else ""
+
+
+def canonical_square(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+    """The mark cropped to its extent and centred on a square of its background colour.
+
+    Returns ``(rgb_square, background)`` with ``rgb_square`` as a uint8 array.
+    """
+    view = canonical_view(image)
+    return view.square, view.background
 
 
 def prepare(image: Image.Image, input_size: int, input_mode: str) -> np.ndarray:

@@ -2,7 +2,7 @@
 
     python -m scripts.train --schedule cpu           # the shipped recipe, < 2 h on 2 cores
     python -m scripts.train --schedule cpu-variants --out models/candidates/variants
-    scripts/train_device.sh PACK OUT                 # the GPU schedule, about 8 minutes
+    scripts/train_device.sh PACK OUT                 # the GPU schedule, 8 minutes at most
 
 Reads the images listed by ``scripts/fetch_training_data.py`` (open icon and emoji sets
 and synthetic marks; brand-logo sets are refused here a second time), makes two randomly
@@ -57,10 +57,11 @@ SCHEDULES = {
     # steps x batch pairs (+ design-variant groups of 2 a step); the CPU schedule fits in
     # < 2 h on 2 cores at 128 px (66 min for the shipped model on a 2-core AMD EPYC)
     "cpu": {"steps": 1400, "batch": 96, "lr": 2e-3, "workers": 2, "variants": 0},
-    # the longer CPU run of the variant recipe: days on 2 cores, so it checkpoints into
-    # models/candidates/ and resumes there (see models/MODEL_CARD.md)
+    # the longer CPU run of the variant recipe: about 7 h on 2 cores (28 steps a minute
+    # measured), so it checkpoints into models/candidates/ and resumes there
     "cpu-variants": {"steps": 12000, "batch": 64, "lr": 2e-3, "workers": 2, "variants": 32},
-    # scripts/train_device.sh: one GPU machine, about 8 minutes (the loaders bound it)
+    # scripts/train_device.sh: meant for about 8 minutes of one GPU machine, where the
+    # loaders bound it (not yet run; --max-minutes stops it in time)
     "gpu": {"steps": 3000, "batch": 384, "lr": 3e-3, "workers": 14, "variants": 128},
     "smoke": {"steps": 3, "batch": 8, "lr": 1e-3, "workers": 0, "variants": 4},
 }
@@ -140,7 +141,8 @@ def main(argv: list[str] | None = None) -> None:
 
     config = ModelConfig()
     net = EmbeddingNet(config)
-    if args.init is not None:
+    if args.init is not None and not (args.out / "checkpoint.pt").is_file():
+        # a resumed run takes its weights from its checkpoint, not from --init
         start = load_checkpoint(args.init)
         net.load_state_dict(start.net.state_dict())
         print(f"starting from {args.init} ({start.version})")

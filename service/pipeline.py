@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from models.preprocess import canonical_square, cut_sides, prepare, prepare_square
+from models.preprocess import canonical_square, canonical_view, prepare, prepare_square
 from service.colour import square_colour_signature
 from service.components import Component, split_components
 from service.images import ImageError, ImageLimits, content_hash, decode_image, make_thumbnail
@@ -150,9 +150,6 @@ class QueryView:
 
     model_input: np.ndarray
     part: Component | None = None  # None: the whole (cropped) query image
-    # the sides the whole query's ink runs off ("ltrb"; models/preprocess.cut_sides):
-    # a copy cut out of a larger mark, whose whole the ranking also tries
-    cut: str = ""
     # the part's own colour signature (service/colour.py): a figure matched inside a
     # composite query is compared by its colours, not by those of the words beside it
     colour: np.ndarray | None = None
@@ -166,6 +163,9 @@ class PreparedQuery:
     views: list[QueryView]
     colour: np.ndarray
     text: str = ""
+    # the sides the whole query's ink runs off ("ltrb"; models/preprocess.CanonicalView):
+    # a copy cut out of a larger mark, whose whole the ranking also tries
+    cut: str = ""
 
 
 def query_inputs(
@@ -178,9 +178,9 @@ def query_inputs(
     image = decode_image(data, spec.limits).image
     if crop is not None:
         image = crop.apply(image)
-    square, ground = canonical_square(image)
-    views = [QueryView(prepare_square(square, ground, spec.input_size, spec.input_mode),
-                       cut=cut_sides(image))]
+    whole = canonical_view(image)
+    views = [QueryView(prepare_square(whole.square, whole.background, spec.input_size,
+                                      spec.input_mode))]
     if rotation_tolerant:  # the 8 views of the whole, the first being the image itself
         views += [QueryView(prepare(v, spec.input_size, spec.input_mode))
                   for v in dihedral_views(image)[1:]]
@@ -195,7 +195,7 @@ def query_inputs(
             views += [QueryView(prepare(view, spec.input_size, spec.input_mode), part, colour)
                       for view in dihedral_views(picture)[1:]]
     text = reader.read_query(image, parts) if reader is not None else ""
-    return PreparedQuery(views, square_colour_signature(square), text)
+    return PreparedQuery(views, square_colour_signature(whole.square), text, whole.cut)
 
 
 def prepare_file(task: tuple[str, str | None, PrepareSpec]) -> FileOutcome:

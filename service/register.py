@@ -694,7 +694,7 @@ class Register:
             rows, meta = query_rows(stored[first:first + count],
                                     [view.part is None for view in query.views],
                                     flat[first:first + count], self.embedder.layout,
-                                    query.views[0].cut)
+                                    query.cut)
             blocks.append(rows)
             plans.append((total, total + len(rows), meta))
             first += count

@@ -45,12 +45,13 @@ class TrainSample:
 def read_manifest(path: Path, exclude_sets: Callable[[dict], bool] | None = None
                   ) -> list[TrainSample]:
     """Training images listed in a data manifest (see scripts/fetch_training_data.py)."""
-    samples = []
-    for row, image in iter_manifest(path):
-        if exclude_sets is None or not exclude_sets(row):
-            samples.append(TrainSample(image, row.get("source", ""), row.get("set", ""),
-                                       row.get("icon", "")))
-    return samples
+    return [sample_of(row, image) for row, image in iter_manifest(path)
+            if exclude_sets is None or not exclude_sets(row)]
+
+
+def sample_of(row: dict, image: str) -> TrainSample:
+    """A manifest row (and its image's path) as a training sample."""
+    return TrainSample(image, row.get("source", ""), row.get("set", ""), row.get("icon", ""))
 
 
 class PairDataset(Dataset):

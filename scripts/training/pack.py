@@ -24,7 +24,8 @@ from PIL import Image
 
 from scripts.datasets.brand_sets import is_brand_set
 from scripts.datasets.manifest import iter_manifest
-from scripts.datasets.variants import variant_groups
+from scripts.training.contrastive import sample_of
+from scripts.training.variant_batches import groups_of
 
 PACK_FILE = "pack.tar"
 
@@ -33,16 +34,14 @@ def ordered_rows(manifest: Path, seed: int = 0) -> list[tuple[dict, str]]:
     """The manifest's rows, brand sets refused: whole design-variant groups first, in a
     seeded random order of groups (a pack cut by its budget then holds groups from every
     set, each with all its members), then the other images, also shuffled."""
-    rows = [(row, path) for row, path in iter_manifest(manifest)
-            if not is_brand_set(row.get("set", ""), row)]
-    by_key = {(row.get("set", ""), row.get("icon", "")): (row, path) for row, path in rows
-              if row.get("source") != "synthetic" and row.get("icon")}
-    groups = [[by_key[(key[0], name)] for name, _ in members]
-              for key, members in sorted(variant_groups(by_key).items())]
+    rows = {path: (row, path) for row, path in iter_manifest(manifest)
+            if not is_brand_set(row.get("set", ""), row)}
+    samples = [sample_of(row, path) for row, path in rows.values()]
+    groups = [[rows[sample.path] for sample in group.samples] for group in groups_of(samples)]
     rng = random.Random(seed)
     rng.shuffle(groups)
-    grouped = {id(row) for group in groups for row, _ in group}
-    rest = [item for item in rows if id(item[0]) not in grouped]
+    grouped = {path for group in groups for _, path in group}
+    rest = [item for path, item in rows.items() if path not in grouped]
     rng.shuffle(rest)
     return [item for group in groups for item in group] + rest
 

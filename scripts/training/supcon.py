@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from models.network import EmbeddingNet
+from scripts.training.contrastive import to_input
 
 
 def supcon(z: torch.Tensor, groups: torch.Tensor, weights: torch.Tensor | None = None,
@@ -36,13 +37,14 @@ def supcon(z: torch.Tensor, groups: torch.Tensor, weights: torch.Tensor | None =
 def supcon_step(net: EmbeddingNet, optimizer: torch.optim.Optimizer, images: torch.Tensor,
                 groups: torch.Tensor, weights: torch.Tensor | None = None,
                 temperature: float = 0.1) -> float:
-    """One optimisation step on a batch of prepared uint8 images and their groups."""
+    """One optimisation step on a batch of prepared uint8 images and their groups
+    (gradients clipped as in ``contrastive.train_step``)."""
     net.train()
-    x = images.float().div(127.5).sub(1.0).contiguous(memory_format=torch.channels_last)
-    z = net(x)
-    loss = supcon(F.normalize(z, dim=1), groups, weights, temperature)
+    x = to_input(images).contiguous(memory_format=torch.channels_last)
+    loss = supcon(F.normalize(net(x), dim=1), groups, weights, temperature)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
     optimizer.step()
     return float(loss.detach())
 
@@ -60,11 +62,4 @@ def mixed_step(net: EmbeddingNet, optimizer: torch.optim.Optimizer, a: torch.Ten
     groups = torch.cat([own, own, pairs + variant_groups])
     weights = torch.ones(len(images), len(images), device=variant_weights.device)
     weights[2 * pairs:, 2 * pairs:] = variant_weights
-    net.train()
-    x = images.float().div(127.5).sub(1.0).contiguous(memory_format=torch.channels_last)
-    loss = supcon(F.normalize(net(x), dim=1), groups, weights, temperature)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-    optimizer.step()
-    return float(loss.detach())
+    return supcon_step(net, optimizer, images, groups, weights, temperature)

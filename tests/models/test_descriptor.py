@@ -13,7 +13,7 @@ from models.descriptor import (
     orientation_histogram,
     turned_descriptors,
 )
-from models.preprocess import cut_sides, prepare
+from models.preprocess import canonical_view, prepare
 
 CELLS = 6
 
@@ -127,6 +127,10 @@ def _badge(size: int = 200) -> Image.Image:
     draw.ellipse([110, 90, 180, 160], fill=(20, 20, 160))
     draw.polygon([(25, 180), (60, 90), (95, 180)], fill=(20, 20, 160))
     return image
+
+
+def cut_sides(image: Image.Image) -> str:
+    return canonical_view(image).cut
 
 
 def test_the_sides_a_mark_runs_off_are_the_cut_ones() -> None:

@@ -12,7 +12,7 @@ from models.checkpoint import load_checkpoint
 from models.network import EmbeddingNet, ModelConfig
 from scripts import train
 from scripts.datasets.variants import HARD_PAIR_WEIGHT
-from scripts.training.contrastive import PairDataset, TrainSample, read_manifest
+from scripts.training.contrastive import PairDataset, TrainSample, read_manifest, to_input
 from scripts.training.supcon import mixed_step
 from scripts.training.variant_batches import VariantGroupDataset, collate_groups, groups_of
 
@@ -52,6 +52,13 @@ def test_mixed_steps_lower_the_loss(manifest: Path) -> None:
     losses = [mixed_step(net, optimizer, a, b, v, ids, weights) for _ in range(12)]
     assert np.isfinite(losses).all()
     assert np.mean(losses[-3:]) < losses[0] - 0.1
+    # the groups' members were pulled together (with the variants treated as unrelated
+    # images, the same steps leave the gap near 0), batch statistics as in training
+    with torch.no_grad():
+        z = net(to_input(v))
+    similar = z @ z.T
+    same = (ids[:, None] == ids[None, :]) & ~torch.eye(len(ids), dtype=torch.bool)
+    assert float(similar[same].mean() - similar[ids[:, None] != ids[None, :]].mean()) > 0.5
 
 
 def test_a_run_with_variants_resumes_from_its_checkpoint(manifest: Path, tmp_path: Path,
