@@ -78,8 +78,46 @@ class GeM(nn.Module):
         return pooled.pow(1.0 / self.p).flatten(1)
 
 
+#: backbones that are not in torchvision: EfficientNet-Lite (the ``pretrained`` extra)
+LITE_ARCHS = ("efficientnet_lite0",)
+
+
+class LiteFeatures(nn.Module):
+    """EfficientNet-Lite's convolutional features (the ``efficientnet-lite-pytorch``
+    package; no classifier), its stem taking ``in_channels``.
+
+    The stem keeps its "same" padding: its weights are summed over the RGB channels for a
+    1-channel input, which is also how ImageNet weights are carried over to the ink map
+    (scripts/training/pretrained.py).
+    """
+
+    def __init__(self, arch: str, in_channels: int) -> None:
+        super().__init__()
+        try:
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as exc:  # a training-time extra, not a runtime dependency
+            raise ValueError(f"the {arch} backbone needs the 'pretrained' extra "
+                             "(pip install -e '.[pretrained]')") from exc
+        self.model = EfficientNet.from_name(arch.replace("_", "-"))
+        del self.model._fc  # unused: features only
+        stem = self.model._conv_stem
+        if in_channels != stem.in_channels:
+            with torch.no_grad():
+                weight = stem.weight.sum(1, keepdim=True).repeat(1, in_channels, 1, 1)
+            stem.weight = nn.Parameter(weight / in_channels)
+            stem.in_channels = in_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.extract_features(x)
+
+
 def _trunk(arch: str, in_channels: int) -> tuple[nn.Module, int]:
     """A torchvision model without its classifier, its first conv taking ``in_channels``."""
+    if arch in LITE_ARCHS:
+        trunk: nn.Module = LiteFeatures(arch, in_channels)
+        with torch.no_grad():
+            channels = trunk(torch.zeros(1, in_channels, 64, 64)).shape[1]
+        return trunk, int(channels)
     model = getattr(tvm, arch)(weights=None)
     if arch.startswith(("mobilenet", "efficientnet", "regnet")) and hasattr(model, "features"):
         trunk = model.features

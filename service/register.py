@@ -70,13 +70,15 @@ from service.query import QueryError, SearchFilters, SearchOptions
 from service.ranking import (
     MIN_WORDS_SIMILARITY,
     QueryRow,
+    agreement_row,
     crowding,
     crowding_penalties,
+    final_score,
+    may_reach,
     query_rows,
     row_evidence,
     shape_score,
-    with_colour,
-    with_words,
+    with_agreement,
 )
 from service.records import ComponentRecord, MarkRecord, NewImage, RecordStore
 from service.risk import RiskLevel, RiskThresholds
@@ -742,27 +744,54 @@ class Register:
                                           penalties, allowed_set,
                                           options.exclude_ids, options.include_unpublished,
                                           None if allowed_set is not None else options.filters)
-            ranked = []
+            first: list[tuple[float, float, float | None, WordsMatch | None, int, int]] = []
             for evidence, v, view in best.values():
                 record = records[v]
                 shape = shape_score(evidence)
-                part = query.views[view].part
                 own = query.views[view].colour  # a figure's own colours, when a part matched
                 colour = None if record.colour is None else float(
                     record.colour @ (query.colour if own is None else own))
-                score = with_colour(shape, colour, options.mode)
-                matched = None
+                matched, alike = None, None
                 if words and record.text:
                     similarity = text_similarity(words, normalise_text(record.text))
                     if similarity >= MIN_WORDS_SIMILARITY:
-                        matched = WordsMatch(words, record.text, similarity)
-                        score = with_words(score, similarity)
-                ranked.append(SearchResult(record, score, record.component(v), part, shape,
+                        matched, alike = WordsMatch(words, record.text, similarity), similarity
+                score = final_score(shape, colour, alike, options.mode)
+                first.append((score, shape, colour, matched, v, view))
+            # the second stage: the agreement of the wholes, for the marks that may reach k
+            agree = agreement_row(meta, whole)
+            kth = sorted((f[0] for f in first), reverse=True)[k - 1] if len(first) >= k else 0.0
+            found = ({} if agree is None else
+                     {int(v): float(e) for v, e in zip(hits.ids[lo + agree],
+                                                       evidences[agree], strict=True)})
+            ranked = []
+            for score, shape, colour, matched, v, view in first:
+                record = records[v]
+                if agree is not None and may_reach(score, shape, kth):
+                    agreement = found.get(record.vector_id)
+                    if agreement is None:
+                        agreement = self._whole_evidence(matrix[lo + agree], meta[agree],
+                                                         record.vector_id)
+                    shape = with_agreement(shape, agreement)
+                    score = final_score(shape, colour,
+                                        None if matched is None else matched.similarity,
+                                        options.mode)
+                ranked.append(SearchResult(record, score, record.component(v),
+                                           query.views[view].part, shape,
                                            self.risk.level(score), matched))
             results = Results(sorted(ranked, key=lambda r: -r.score)[:k])
             results.query_text = words
             out.append(results)
         return out
+
+    def _whole_evidence(self, row: np.ndarray, meta: QueryRow, vector_id: int) -> float:
+        """Evidence of one query row on a mark's stored whole vector (0 when the vector is
+        not in this index, e.g. while it is being rebuilt)."""
+        try:
+            vector = self.store.reconstruct(vector_id)
+        except Exception:  # noqa: BLE001 - any store: a missing vector is no agreement
+            return 0.0
+        return float(meta.signal.evidence(np.array([float(row @ vector)]))[0])
 
     def _add_word_candidates(
         self, best: dict[str, tuple[float, int, int]],
