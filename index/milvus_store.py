@@ -5,7 +5,7 @@ instead of the embedded FAISS index; records stay where they are (SQLite or
 PostgreSQL). The semantics are the FAISS store's: ``add`` is an upsert by vector id,
 ``remove`` deletes by id, ``search`` returns the best ``k`` by cosine (inner product of
 unit vectors) among allowed ids, less excluded ones, plus a native filter expression
-over the scalar fields each vector carries (``service.vector_fields``).
+over the scalar fields each vector carries (``service.storage.vector_fields``).
 
 Collection schema (one collection per index build):
 

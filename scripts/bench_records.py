@@ -27,9 +27,9 @@ from scripts.benchmarks import machine
 from scripts.benchmarks.results import write_results
 from scripts.benchmarks.stats import percentiles_ms
 from scripts.postgres_server import create_database, postgres_server
-from service.metadata import MarkMetadata
-from service.query import parse_filters
-from service.records import NewImage, RecordStore
+from service.marks.metadata import MarkMetadata
+from service.search.query import parse_filters
+from service.storage.records import NewImage, RecordStore
 
 WORDS = ["zenith", "korvex", "boltra", "miralo", "quande", "teplix", "acme", "globex"]
 

@@ -62,8 +62,8 @@ from scripts.evaluation.service_run import (
     similar_batched,
     top_hits,
 )
-from service.query import SearchOptions
 from service.register import Register
+from service.search.query import SearchOptions
 
 __all__ = ["evaluate", "main", "markdown", "read_items", "update_model_card"]
 

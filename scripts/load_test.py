@@ -37,7 +37,7 @@ def build_register(data_dir: Path, marks: int) -> list[bytes]:
     """``marks`` of the demo's rendered marks, ingested; returns query images (a few of
     them: examiners search for logos like the registered ones)."""
     from service.demo import write_demo_folder
-    from service.pipeline import iter_image_files
+    from service.marks.pipeline import iter_image_files
     from service.register import Register
     from service.settings import Settings
 
@@ -50,9 +50,9 @@ def build_register(data_dir: Path, marks: int) -> list[bytes]:
 
 def stored_images(data_dir: Path, count: int) -> list[bytes]:
     """The stored images of ``count`` marks of an existing register."""
-    from service.image_store import ImageStore
-    from service.records import RecordStore
     from service.register import RECORDS_FILE
+    from service.storage.image_store import ImageStore
+    from service.storage.records import RecordStore
 
     records, images = RecordStore(data_dir / RECORDS_FILE), ImageStore(data_dir)
     try:
@@ -63,8 +63,8 @@ def stored_images(data_dir: Path, count: int) -> list[bytes]:
 
 
 def admin_key(data_dir: Path) -> str:
-    from service.access import Role
-    from service.keys import KEYS_FILE, KeyStore
+    from service.security.access import Role
+    from service.security.keys import KEYS_FILE, KeyStore
 
     store = KeyStore(data_dir / KEYS_FILE)
     try:

@@ -2,7 +2,7 @@
 
     python -m scripts.profile_pipeline FOLDER [--limit 300]
 
-Each stage of ``service.pipeline.prepare_bytes`` (read, hash, decode, components,
+Each stage of ``service.marks.pipeline.prepare_bytes`` (read, hash, decode, components,
 thumbnail, colour, network inputs, OCR) and of the query path is timed on the same files
 in one process, so the shares are comparable; the embedding is timed in batches as the
 register runs it. The README's profiling notes are copied from this script's output.
@@ -22,11 +22,11 @@ import numpy as np
 
 from models.embedder import Embedder
 from models.preprocess import canonical_square, prepare, prepare_square
-from service.colour import square_colour_signature
-from service.components import split_components
-from service.images import ImageLimits, content_hash, decode_image, make_thumbnail
-from service.ocr import TextReader
-from service.pipeline import iter_image_files, searchable
+from service.marks.colour import square_colour_signature
+from service.marks.components import split_components
+from service.marks.images import ImageLimits, content_hash, decode_image, make_thumbnail
+from service.marks.ocr import TextReader
+from service.marks.pipeline import iter_image_files, searchable
 
 
 class StageClock:

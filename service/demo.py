@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from service.images import encode_png, normalise, render_svg
+from service.marks.images import encode_png, normalise, render_svg
 
 SOURCE = "simple-icons (PyPI simplepycons, CC0-1.0; marks belong to their owners)"
 _RENDER_SIDE = 256

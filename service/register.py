@@ -34,61 +34,41 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from index.base import IndexInfo, IndexMismatchError, VectorStore
 from index.choice import choose_index
 from index.faiss_store import FaissStore
 from models.embedder import Embedder
-from models.preprocess import prepare
-from service.colour import SearchMode
-from service.components import MAX_FIGURES, Component
-from service.consistency import check
-from service.data_lock import DataDirBusy, DataDirLock
-from service.explain import Explanation
-from service.explain import explain as explain_pair
-from service.image_store import ImageStore
-from service.images import ImageLimits, decode_image
-from service.ingest_ledger import IngestLedger
-from service.metadata import MarkMetadata, MetadataError, read_metadata_file
-from service.ocr import TextReader
-from service.pipeline import (
+from service.ingest.ledger import IngestLedger
+from service.marks.images import ImageLimits
+from service.marks.metadata import MarkMetadata, MetadataError, read_metadata_file
+from service.marks.ocr import TextReader
+from service.marks.pipeline import (
     FileOutcome,
     PreparedImage,
     PreparedQuery,
     PrepareSpec,
-    component_inputs,
     embed_prepared_images,
     iter_image_files,
     map_in_chunks,
     mark_id_for,
     prepare_bytes,
-    query_inputs,
     worker_pool,
 )
-from service.query import QueryError, SearchFilters, SearchOptions
-from service.ranking import (
-    MIN_WORDS_SIMILARITY,
-    QueryRow,
-    agreement_row,
-    crowding,
-    crowding_penalties,
-    final_score,
-    may_reach,
-    query_rows,
-    row_evidence,
-    shape_score,
-    with_agreement,
-)
-from service.records import ComponentRecord, MarkRecord, NewImage, RecordStore
-from service.risk import RiskLevel, RiskThresholds
+from service.ops.consistency import check
+from service.search.explain import Explanation
+from service.search.query import SearchOptions
+from service.search.results import Results, SearchResult
+from service.search.risk import RiskThresholds
+from service.search.searcher import Searcher
 from service.settings import Settings
-from service.text_match import normalise_text, text_similarity
-from service.vector_fields import filter_expression, vector_fields
+from service.storage.data_lock import DataDirBusy, DataDirLock
+from service.storage.image_store import ImageStore
+from service.storage.records import MarkRecord, NewImage, RecordStore
+from service.storage.stored_marks import StoredMarks
+from service.storage.vector_fields import vector_fields
 
 INDEX_FILE = Path("index") / "vectors.tmsi"
-# index hits fetched per wanted mark: a mark has up to 1 + MAX_FIGURES vectors
-COMPONENT_DEPTH = 1 + MAX_FIGURES
 RECORDS_FILE = "records.sqlite3"
 
 
@@ -97,50 +77,16 @@ def records_location(settings: Settings) -> str | Path:
     return settings.database_url or settings.resolved_data_dir / RECORDS_FILE
 
 
-class MarkNotFound(KeyError):
-    """No mark with that id."""
 
 
 class ReindexRunning(RuntimeError):
     """A re-index was asked for while one runs."""
 
 
-@dataclass
-class SearchResult:
-    """One earlier mark found by a search, and what matched: which of its components
-    (None: the whole mark) and which part of the query (None: the whole query)."""
-
-    record: MarkRecord
-    score: float
-    component: ComponentRecord | None = None
-    query_part: Component | None = None
-    shape_score: float | None = None  # the shape similarity alone, before colour and words
-    risk: RiskLevel = RiskLevel.low  # from the score (service/risk.py)
-    words: WordsMatch | None = None  # the query's words against the mark's, when both have
-
-    def match(self) -> dict[str, Any]:
-        """Which component of the result matched which part of the query, and the words
-        (JSON-ready)."""
-        c, q, w = self.component, self.query_part, self.words
-        return {"component": c.kind if c else "whole", "box": list(c.box) if c else None,
-                "query_part": q.kind if q else "whole", "query_box": list(q.box) if q else None,
-                "words": None if w is None else {"query": w.query, "mark": w.mark,
-                                                 "similarity": round(w.similarity, 4)}}
 
 
-class Results(list[SearchResult]):
-    """One query's results, best first, and the query's words as searched with."""
-
-    query_text: str = ""
 
 
-@dataclass(frozen=True)
-class WordsMatch:
-    """The query's words, the mark's verbal element and how alike they are (0..1)."""
-
-    query: str
-    mark: str
-    similarity: float
 
 
 @dataclass
@@ -221,8 +167,11 @@ class Register:
             thumbnail_size=settings.thumbnail_size,
             read_text=settings.read_text,
         )
-        self.risk = RiskThresholds.for_model(self.embedder.weights_path, self.embedder.version)
         self.reader = TextReader() if settings.read_text else None
+        self.marks = StoredMarks(self.records, self.images, self.spec)
+        self.searcher = Searcher(
+            self, self.marks, self.embedder, self.spec, settings, self.reader,
+            RiskThresholds.for_model(self.embedder.weights_path, self.embedder.version))
         self._write_lock = threading.RLock()
         self._dirty = 0
         # (operation, ids, vectors) applied while a re-index runs, replayed before its swap
@@ -231,6 +180,52 @@ class Register:
         self.store = self._load_store()
         if self.index_error is None:
             self.reconcile()
+
+    # -- search (service/search/searcher.py) and reads (service/storage/stored_marks.py) --
+    @property
+    def risk(self) -> RiskThresholds:
+        """The risk levels results get (calibrated for the loaded model, or defaults)."""
+        return self.searcher.risk
+
+    @risk.setter
+    def risk(self, thresholds: RiskThresholds) -> None:
+        self.searcher.risk = thresholds
+
+    def search(self, data: bytes, k: int | None = None, options: SearchOptions | None = None
+               ) -> Results:
+        """Marks most similar to the image in ``data``, best first."""
+        return self.searcher.search(data, k, options)
+
+    def similar(self, mark_id: str, k: int | None = None, options: SearchOptions | None = None
+                ) -> Results:
+        """Marks most similar to a mark already in the register (itself left out)."""
+        return self.searcher.similar(mark_id, k, options)
+
+    def search_prepared(self, queries: Sequence[PreparedQuery], k: int | None = None,
+                        options: SearchOptions | None = None) -> list[Results]:
+        """Batch search of prepared queries (see ``Searcher.search_prepared``)."""
+        return self.searcher.search_prepared(queries, k, options)
+
+    def search_many(self, queries: Iterable[tuple[str, bytes | Exception]],
+                    k: int | None = None, options: SearchOptions | None = None,
+                    ) -> Iterator[tuple[str, list[SearchResult] | Exception]]:
+        """Many queries, embedded in batches with the model loaded once; order kept."""
+        return self.searcher.search_many(queries, k, options)
+
+    def explain(self, result_id: str, data: bytes | None = None, query_id: str | None = None,
+                include_unpublished: bool = True) -> Explanation:
+        """Which regions of the query and of a result drive their similarity."""
+        return self.searcher.explain(result_id, data, query_id, include_unpublished)
+
+    def get(self, mark_id: str, include_unpublished: bool = True) -> MarkRecord:
+        """The mark's record; MarkNotFound if there is none or the caller may not see it."""
+        return self.marks.get(mark_id, include_unpublished)
+
+    def image(self, mark_id: str, include_unpublished: bool = True) -> tuple[bytes, str]:
+        return self.marks.image(mark_id, include_unpublished)
+
+    def thumbnail(self, mark_id: str, include_unpublished: bool = True) -> bytes:
+        return self.marks.thumbnail(mark_id, include_unpublished)
 
     # -- lifecycle ----------------------------------------------------------------------
     def _expected_info(self) -> IndexInfo:
@@ -285,7 +280,8 @@ class Register:
         if self._dirty >= self.settings.index_save_every:
             self.save_index()
 
-    def _require_index(self) -> None:
+    def require_index(self) -> None:
+        """Raise the index's mismatch, if it has one: it may not be searched or written."""
         if self.index_error is not None:
             raise self.index_error
 
@@ -294,7 +290,7 @@ class Register:
         """Make the index hold exactly one vector per record (see the module docstring)."""
         report = ReconcileReport()
         with self._write_lock:
-            self._require_index()
+            self.require_index()
             indexed = set(self.store.ids().tolist())
             live = set(self.records.vector_ids())
             stray = indexed - live
@@ -308,7 +304,7 @@ class Register:
                     ids, inputs = [], []
                     for record in batch:
                         try:
-                            for vector_id, model_input in self._stored_inputs(record, missing):
+                            for vector_id, model_input in self.marks.stored_inputs(record, missing):
                                 ids.append(vector_id)
                                 inputs.append(model_input)
                         except Exception:  # noqa: BLE001 - reported, never fatal
@@ -322,13 +318,13 @@ class Register:
         return report
 
     def repair(self, drop_unreadable: bool = False) -> RepairReport:
-        """Mend what ``service.consistency.check`` finds, with the data dir held alone:
+        """Mend what ``service.ops.consistency.check`` finds, with the data dir held alone:
         vectors the index lacks are re-embedded and those it should not hold dropped
         (``reconcile``), stored files no record uses and leftovers of interrupted writes
         are deleted. Marks whose stored image is gone cannot be re-embedded: they are
         removed with ``drop_unreadable``, else listed (ingest them again)."""
         with self.lock.exclusive("repair"), self._write_lock:
-            self._require_index()
+            self.require_index()
             reconciled = self.reconcile()
             self.save_index()
             found = check(self.data_dir, records_location(self.settings), INDEX_FILE)
@@ -345,35 +341,6 @@ class Register:
             removed = self.remove(found.missing_images) if drop_unreadable else []
         return RepairReport(reconciled.restored, reconciled.dropped, len(found.orphan_images),
                             len(found.temp_files), found.missing_images, removed)
-
-    def _stored_spec(self, data: bytes) -> PrepareSpec:
-        """Stored images were accepted once already: only the size limit is relaxed."""
-        return PrepareSpec(
-            self.spec.input_size,
-            self.spec.input_mode,
-            ImageLimits(max(len(data), 1), self.spec.limits.max_pixels, self.spec.limits.max_side),
-            self.spec.thumbnail_size,
-            self.spec.read_text,
-        )
-
-    def _stored_image(self, record: MarkRecord) -> Image.Image:
-        data = self.images.read(record.image_key, record.media_type)
-        return decode_image(data, self._stored_spec(data).limits).image
-
-    def _stored_inputs(self, record: MarkRecord, wanted: set[int] | None = None
-                       ) -> list[tuple[int, np.ndarray]]:
-        """(vector id, network input) for a stored mark's whole image and its components
-        (cut by their recorded boxes), limited to ``wanted`` ids when given."""
-        image = self._stored_image(record)
-        out: list[tuple[int, np.ndarray]] = []
-        if wanted is None or record.vector_id in wanted:
-            out.append((record.vector_id,
-                        prepare(image, self.spec.input_size, self.spec.input_mode)))
-        parts = [c for c in record.components if wanted is None or c.vector_id in wanted]
-        inputs = component_inputs(image, self.spec, [Component(c.kind, c.box) for c in parts])
-        out += [(c.vector_id, model_input) for c, (_, model_input) in zip(parts, inputs,
-                                                                          strict=True)]
-        return out
 
     # -- writes -------------------------------------------------------------------------
     def _write_batch(
@@ -446,14 +413,14 @@ class Register:
             raise MetadataError("a mark needs an id")
         prepared = prepare_bytes(data, self.spec)
         with self._write_lock:
-            self._require_index()
+            self.require_index()
             ((record, replaced),) = self._write_batch([(mark_id, metadata, prepared, source)])
         return record, replaced is None
 
     def remove(self, mark_ids: Iterable[str]) -> list[str]:
         """Remove marks (records first, then vectors, then unshared image files)."""
         with self._write_lock:
-            self._require_index()
+            self.require_index()
             removed = self.records.delete(list(dict.fromkeys(mark_ids)))
             self._index_remove(v for r in removed for v in r.all_vector_ids())
             self._collect_unused_images(removed)
@@ -485,7 +452,7 @@ class Register:
             if metadata_file is not None:
                 ledger.load_metadata(self._metadata_rows(metadata_file, summary, emit))
             with self._write_lock:
-                self._require_index()
+                self.require_index()
                 executor, spec = self._ingest_workers()
                 try:
                     files = ((str(p), p.relative_to(folder).as_posix())
@@ -530,7 +497,7 @@ class Register:
         On a Ray cluster (``settings.ray``) the nodes embed, on their CPUs."""
         embed_there = replace(self.spec, embed_with=str(self.embedder.weights_path))
         if self.settings.ray:
-            from service.ray_executor import RayExecutor
+            from service.ingest.ray_executor import RayExecutor
 
             return RayExecutor(self.settings.ray), embed_there
         if self.settings.workers <= 0:
@@ -612,274 +579,6 @@ class Register:
             emit(IngestEvent(rel, record.id, outcome_name))
 
     # -- reads --------------------------------------------------------------------------
-    def get(self, mark_id: str, include_unpublished: bool = True) -> MarkRecord:
-        """The mark's record; MarkNotFound if there is none, or if it is unpublished and
-        the caller may not see unpublished marks (the same answer: no existence leak)."""
-        record = self.records.get(mark_id)
-        if record is None or not (include_unpublished or record.published):
-            raise MarkNotFound(mark_id)
-        return record
-
-    def image(self, mark_id: str, include_unpublished: bool = True) -> tuple[bytes, str]:
-        record = self.get(mark_id, include_unpublished)
-        return self.images.read(record.image_key, record.media_type), record.media_type
-
-    def thumbnail(self, mark_id: str, include_unpublished: bool = True) -> bytes:
-        record = self.get(mark_id, include_unpublished)
-        return self.images.thumb_path(record.image_key).read_bytes()
-
-    def search(
-        self, data: bytes, k: int | None = None, options: SearchOptions | None = None
-    ) -> Results:
-        """Marks most similar to the image in ``data``, best first."""
-        options = options or SearchOptions()
-        query = query_inputs(data, self.spec, options.crop, options.rotation_tolerant,
-                             self._query_reader(options))
-        return self.search_prepared([query], k, options)[0]
-
-    def _query_reader(self, options: SearchOptions) -> TextReader | None:
-        """OCR for the query image unless its words are typed or reading is off."""
-        return self.reader if options.read_text and options.text is None else None
-
-    def similar(
-        self, mark_id: str, k: int | None = None, options: SearchOptions | None = None
-    ) -> Results:
-        """Marks most similar to a mark already in the register (itself left out)."""
-        options = options or SearchOptions()
-        record = self.get(mark_id, options.include_unpublished)
-        data = self.images.read(record.image_key, record.media_type)
-        spec = self._stored_spec(data)
-        # the mark's words were read at ingest; a crop may cut them, so it is read again
-        reader = self._query_reader(options) if options.crop else None
-        query = query_inputs(data, spec, options.crop, options.rotation_tolerant, reader)
-        if options.crop is None and options.read_text and options.text is None:
-            query = replace(query, text=record.text or "")
-        options = replace(options, exclude_ids=options.exclude_ids | {mark_id})
-        return self.search_prepared([query], k, options)[0]
-
-    def search_prepared(
-        self,
-        queries: Sequence[PreparedQuery],
-        k: int | None = None,
-        options: SearchOptions | None = None,
-    ) -> list[Results]:
-        """Batch search. Each query is one or more views (prepared network inputs); a mark
-        scores its best view on shape, combined with colour as the mode says. Filters
-        select the candidate vectors inside the index search.
-        """
-        self._require_index()
-        options = options or SearchOptions()
-        k = min(k or self.settings.default_k, self.settings.max_k)
-        if not queries:
-            return []
-        allowed = excluded = expr = None
-        if self.native_filters:  # the store filters; only the owner needs the records
-            expr = filter_expression(options.filters, options.include_unpublished)
-            if options.filters.owner:
-                allowed = np.array(self.records.vector_ids_matching(
-                    SearchFilters(owner=options.filters.owner)), np.int64)
-        elif not options.filters.is_empty():
-            allowed = np.array(self.records.vector_ids_matching(
-                options.filters, options.include_unpublished), np.int64)
-        elif not options.include_unpublished:
-            excluded = np.array(self.records.unpublished_vector_ids(), np.int64)
-        if allowed is not None and allowed.size == 0:
-            return [Results() for _ in queries]
-        allowed_set = None if allowed is None or expr is not None else set(allowed.tolist())
-        flat = [view.model_input for query in queries for view in query.views]
-        stored = self.embedder.embed_prepared(flat)
-        plans: list[tuple[int, int, list[QueryRow]]] = []  # per query: its rows' span
-        blocks: list[np.ndarray] = []
-        first = total = 0
-        for query in queries:
-            count = len(query.views)
-            rows, meta = query_rows(stored[first:first + count],
-                                    [view.part is None for view in query.views],
-                                    flat[first:first + count], self.embedder.layout,
-                                    query.cut)
-            blocks.append(rows)
-            plans.append((total, total + len(rows), meta))
-            first += count
-            total += len(rows)
-        matrix = np.concatenate(blocks)
-        # a mark owns several vectors (whole + components): fetch enough to fill k marks
-        depth = (k + len(options.exclude_ids)) * COMPONENT_DEPTH
-        if options.mode is SearchMode.colour:
-            depth *= 2  # colour can lift a mark that is further away in shape
-        if expr is not None:
-            hits = self.store.search(matrix, depth, allowed, expr=expr)
-        else:
-            hits = self.store.search(matrix, depth, allowed, excluded_ids=excluded)
-        wanted = [int(i) for i in np.unique(hits.ids) if i >= 0]
-        records = self.records.get_by_vector_ids(wanted)
-        out: list[Results] = []
-        for query, (lo, hi, meta) in zip(queries, plans, strict=True):
-            whole = [view.part is None for view in query.views]
-            evidences, crowds, owners = [], [], []
-            for r, row in zip(range(lo, hi), meta, strict=True):
-                ids = hits.ids[r]
-                row_owners = [records.get(int(v)) for v in ids]  # looked up once a hit
-                on_component = np.array([rec is not None and rec.vector_id != v
-                                         for v, rec in zip(ids, row_owners, strict=True)],
-                                        dtype=bool)
-                evidence = row_evidence(row, hits.scores[r], on_component)
-                evidences.append(evidence)
-                owners.append(row_owners)
-                crowds.append(crowding(evidence[ids >= 0]))
-            penalties = crowding_penalties(crowds, meta, whole)
-            best: dict[str, tuple[float, int, int]] = {}  # evidence, vector, query view
-            for r, row, evidence, penalty, row_owners in zip(
-                    range(lo, hi), meta, evidences, penalties, owners, strict=True):
-                for v, value, record in zip(hits.ids[r], evidence - penalty, row_owners,
-                                            strict=True):
-                    if record is None or record.id in options.exclude_ids:
-                        continue  # removed since, or excluded (the mark searched from)
-                    if not (options.include_unpublished or record.published):
-                        continue  # filed since the index search ran
-                    if record.id not in best or value > best[record.id][0]:
-                        best[record.id] = (float(value), int(v), row.view)
-            words = normalise_text(query.text if options.text is None else options.text)
-            if words:  # marks found by their words join those found by shape
-                self._add_word_candidates(best, records, words, matrix[lo:hi], meta,
-                                          penalties, allowed_set,
-                                          options.exclude_ids, options.include_unpublished,
-                                          None if allowed_set is not None else options.filters)
-            first: list[tuple[float, float, float | None, WordsMatch | None, int, int]] = []
-            for evidence, v, view in best.values():
-                record = records[v]
-                shape = shape_score(evidence)
-                own = query.views[view].colour  # a figure's own colours, when a part matched
-                colour = None if record.colour is None else float(
-                    record.colour @ (query.colour if own is None else own))
-                matched, alike = None, None
-                if words and record.text:
-                    similarity = text_similarity(words, normalise_text(record.text))
-                    if similarity >= MIN_WORDS_SIMILARITY:
-                        matched, alike = WordsMatch(words, record.text, similarity), similarity
-                score = final_score(shape, colour, alike, options.mode)
-                first.append((score, shape, colour, matched, v, view))
-            # the second stage: the agreement of the wholes, for the marks that may reach k
-            agree = agreement_row(meta, whole)
-            kth = sorted((f[0] for f in first), reverse=True)[k - 1] if len(first) >= k else 0.0
-            found = ({} if agree is None else
-                     {int(v): float(e) for v, e in zip(hits.ids[lo + agree],
-                                                       evidences[agree], strict=True)})
-            ranked = []
-            for score, shape, colour, matched, v, view in first:
-                record = records[v]
-                if agree is not None and may_reach(score, shape, kth):
-                    agreement = found.get(record.vector_id)
-                    if agreement is None:
-                        agreement = self._whole_evidence(matrix[lo + agree], meta[agree],
-                                                         record.vector_id)
-                    shape = with_agreement(shape, agreement)
-                    score = final_score(shape, colour,
-                                        None if matched is None else matched.similarity,
-                                        options.mode)
-                ranked.append(SearchResult(record, score, record.component(v),
-                                           query.views[view].part, shape,
-                                           self.risk.level(score), matched))
-            results = Results(sorted(ranked, key=lambda r: -r.score)[:k])
-            results.query_text = words
-            out.append(results)
-        return out
-
-    def _whole_evidence(self, row: np.ndarray, meta: QueryRow, vector_id: int) -> float:
-        """Evidence of one query row on a mark's stored whole vector (0 when the vector is
-        not in this index, e.g. while it is being rebuilt)."""
-        try:
-            vector = self.store.reconstruct(vector_id)
-        except Exception:  # noqa: BLE001 - any store: a missing vector is no agreement
-            return 0.0
-        return float(meta.signal.evidence(np.array([float(row @ vector)]))[0])
-
-    def _add_word_candidates(
-        self, best: dict[str, tuple[float, int, int]],
-        records: dict[int, MarkRecord], words: str, rows: np.ndarray,
-        meta: list[QueryRow], penalties: list[float],
-        allowed: set[int] | None, excluded: frozenset[str], include_unpublished: bool,
-        filters: SearchFilters | None = None,
-    ) -> None:
-        """Marks whose words resemble the query's but whose shape was not in the hits:
-        their shape evidence is computed from their stored vectors, as the hits' was.
-        They pass the filters as the hits did: by the allowed ids, or (a store that
-        filters natively) by the records' SQL restricted to these few marks."""
-        found = self.records.marks_with_words(words)
-        new = [m for m in found if m not in best and m not in excluded
-               and text_similarity(words, found[m]) >= MIN_WORDS_SIMILARITY]
-        if allowed is None and filters is not None and not filters.is_empty() and new:
-            allowed = set(self.records.vector_ids_matching(filters, True, mark_ids=new))
-        for record in self.records.get_many(new).values():
-            if allowed is not None and record.vector_id not in allowed:
-                continue
-            if not (include_unpublished or record.published):
-                continue
-            scored: list[tuple[float, int, int]] = []
-            for v in record.all_vector_ids():
-                try:
-                    vector = self.store.reconstruct(v)
-                except Exception:  # noqa: BLE001 - vector not in this index (being rebuilt)
-                    continue
-                raw = rows @ vector
-                on_component = np.array([v != record.vector_id])
-                values = [float(row_evidence(row, raw[i:i + 1], on_component)[0]) - penalty
-                          for i, (row, penalty) in enumerate(zip(meta, penalties, strict=True))]
-                i = int(np.argmax(values))
-                scored.append((values[i], v, meta[i].view))
-            if scored:
-                best[record.id] = max(scored, key=lambda s: s[0])
-                for _, v, _ in scored:
-                    records[v] = record
-
-    def search_many(
-        self,
-        queries: Iterable[tuple[str, bytes | Exception]],
-        k: int | None = None,
-        options: SearchOptions | None = None,
-    ) -> Iterator[tuple[str, list[SearchResult] | Exception]]:
-        """Many queries, embedded in batches with the model loaded once; order kept."""
-        options = options or SearchOptions()
-        for chunk in _batched(queries, self.settings.batch_size):
-            prepared: list[PreparedQuery] = []
-            slots: list[tuple[str, int | Exception]] = []
-            for name, data in chunk:
-                if isinstance(data, Exception):
-                    slots.append((name, data))
-                    continue
-                try:
-                    prepared.append(query_inputs(
-                        data, self.spec, options.crop, options.rotation_tolerant,
-                        self._query_reader(options)))
-                    slots.append((name, len(prepared) - 1))
-                except Exception as exc:  # noqa: BLE001 - reported per query
-                    slots.append((name, exc))
-            results = self.search_prepared(prepared, k, options) if prepared else []
-            for name, slot in slots:
-                yield name, slot if isinstance(slot, Exception) else results[slot]
-
-    def explain(self, result_id: str, data: bytes | None = None, query_id: str | None = None,
-                include_unpublished: bool = True) -> Explanation:
-        """Which regions of the query and of a result drive their similarity (heat maps).
-        The query is uploaded bytes or a mark already in the register. The score is the
-        one a default search gives the pair (service/ranking.py), so the explanation
-        shows the number on the result card; 0.0 when the result is not among the
-        search's ``max_k`` best."""
-        if (data is None) == (query_id is None):
-            raise QueryError("give either a query image or a query mark id, not both")
-        result = self._stored_image(self.get(result_id, include_unpublished))
-        options = SearchOptions(include_unpublished=include_unpublished)
-        k = self.settings.max_k
-        if query_id is not None:
-            query = self._stored_image(self.get(query_id, include_unpublished))
-            found = self.similar(query_id, k, options) if query_id != result_id else None
-        else:
-            assert data is not None
-            query = decode_image(data, self.spec.limits).image
-            found = self.search(data, k, options)
-        score = 1.0 if found is None else next(
-            (r.score for r in found if r.record.id == result_id), 0.0)
-        return replace(explain_pair(self.embedder, query, result), score=score)
-
     # -- maintenance --------------------------------------------------------------------
     def reindex(self, on_progress: Callable[[int, int], None] | None = None,
                 index: str | None = None, memory_budget: int | None = None) -> int:
@@ -937,7 +636,7 @@ class Register:
                 batch_ids, inputs = [], []
                 for record in batch:
                     try:
-                        for vector_id, model_input in self._stored_inputs(record):
+                        for vector_id, model_input in self.marks.stored_inputs(record):
                             batch_ids.append(vector_id)
                             inputs.append(model_input)
                     except Exception:  # noqa: BLE001 - an unreadable image is left out;

@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     rate_limits: dict[str, dict[str, int]] = Field(
         default_factory=dict, description='Requests per minute by role and kind, e.g. '
         '{"public": {"search": 60, "upload": 10}}; 0: no limit. Unset ones keep the '
-        "defaults of service/rate_limit.py (public 120 searches and 20 uploads a minute).")
+        "defaults of service/security/rate_limit.py (public 120 searches and 20 uploads a minute).")
     metrics_public: bool = Field(
         False, description="Serve /metrics without a key (it counts unpublished marks).")
     trust_forwarded_for: bool = Field(
@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _usable_database_url(cls, value: str | None) -> str | None:
-        from service.db.engine import database_url
+        from service.storage.db.engine import database_url
 
         if value is not None:
             database_url(value)  # DatabaseUrlError (a ValueError) says what is wrong

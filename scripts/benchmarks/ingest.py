@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from service.demo import write_demo_folder
-from service.pipeline import iter_image_files
+from service.marks.pipeline import iter_image_files
 
 
 def real_marks(folder: Path, count: int) -> list[Path]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from service.images import normalise
+from service.marks.images import normalise
 
 
 def load_rgb(path: str) -> Image.Image:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, UploadFile
 
-from service.images import ImageTooLarge
+from service.marks.images import ImageTooLarge
 from service.register import Register
 from service.settings import Settings
 

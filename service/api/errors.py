@@ -9,10 +9,11 @@ from fastapi.responses import JSONResponse
 
 from index.base import IndexMismatchError
 from service.api.security import RateLimited
-from service.images import ImageError
-from service.metadata import MetadataError
-from service.query import QueryError
-from service.register import MarkNotFound, ReindexRunning
+from service.marks.images import ImageError
+from service.marks.metadata import MetadataError
+from service.register import ReindexRunning
+from service.search.query import QueryError
+from service.storage.stored_marks import MarkNotFound
 
 
 def install_error_handlers(app: FastAPI) -> None:

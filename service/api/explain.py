@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api.deps import RegisterDep, SettingsDep, read_upload
 from service.api.schemas import ErrorOut
 from service.api.security import SearchCaller
-from service.explain import side_by_side_png
+from service.search.explain import side_by_side_png
 
 router = APIRouter(prefix="/v1", tags=["explain"])
 

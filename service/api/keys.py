@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from service.access import Role
 from service.api.schemas import ErrorOut
 from service.api.security import require_admin
-from service.keys import ApiKey, KeyStore, UnknownKey
+from service.security.access import Role
+from service.security.keys import ApiKey, KeyStore, UnknownKey
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=[Depends(require_admin)])
 

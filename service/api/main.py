@@ -24,11 +24,11 @@ from service.api import (
 )
 from service.api.errors import install_error_handlers
 from service.api.observability import Metrics, RequestObserver
-from service.keys import KeyStore, keys_location
-from service.rate_limit import RateLimiter
+from service.ops.reindex_job import ReindexJob
 from service.register import Register
-from service.reindex_job import ReindexJob
-from service.report_jobs import ReportJobs
+from service.reports.jobs import ReportJobs
+from service.security.keys import KeyStore, keys_location
+from service.security.rate_limit import RateLimiter
 from service.settings import Settings
 
 FORM_OVERHEAD_BYTES = 1024 * 1024  # form fields and multipart framing beside the files

@@ -15,10 +15,11 @@ from service.api.deps import RegisterDep, SettingsDep, read_upload
 from service.api.schemas import ErrorOut, MarkOut, SearchResponse
 from service.api.search_params import query_options
 from service.api.security import AdminDep, PrincipalDep, SearchCaller, upload_limit
-from service.images import ImageError
-from service.metadata import MarkMetadata, MetadataError, parse_metadata
-from service.query import SearchOptions
-from service.register import MarkNotFound, Register
+from service.marks.images import ImageError
+from service.marks.metadata import MarkMetadata, MetadataError, parse_metadata
+from service.register import Register
+from service.search.query import SearchOptions
+from service.storage.stored_marks import MarkNotFound
 
 router = APIRouter(prefix="/v1/marks", tags=["marks"])
 _NOT_FOUND = {404: {"model": ErrorOut, "description": "No such mark."}}

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from service.api.schemas import ErrorOut
 from service.api.security import require_admin
-from service.reindex_job import ReindexJob
+from service.ops.reindex_job import ReindexJob
 
 router = APIRouter(prefix="/v1/reindex", tags=["register"], dependencies=[Depends(require_admin)])
 

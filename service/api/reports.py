@@ -15,10 +15,10 @@ from service.api.deps import SettingsDep, read_upload
 from service.api.schemas import ErrorOut, SearchResultOut
 from service.api.search_params import form_options
 from service.api.security import PrincipalDep, UploadCaller
-from service.images import ImageTooLarge
-from service.query import SearchOptions
-from service.report_jobs import REPORT_FILES, ReportJob, ReportJobs
-from service.reports import MAX_ZIP_FILES, ReportError, read_zip
+from service.marks.images import ImageTooLarge
+from service.reports.batch import MAX_ZIP_FILES, ReportError, read_zip
+from service.reports.jobs import REPORT_FILES, ReportJob, ReportJobs
+from service.search.query import SearchOptions
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 _NOT_FOUND = {404: {"model": ErrorOut, "description": "No such report (or not finished)."}}

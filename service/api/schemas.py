@@ -8,9 +8,9 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
-from service.query import SearchOptions
-from service.records import MarkRecord
-from service.register import SearchResult
+from service.search.query import SearchOptions
+from service.search.results import SearchResult
+from service.storage.records import MarkRecord
 
 
 def mark_url(mark_id: str, suffix: str = "") -> str:
@@ -78,7 +78,7 @@ class SearchResultOut(BaseModel):
     id: str
     score: float = Field(description="The score results are ranked by, in [0, 1] (1.0 = the "
                                      "same drawing): shape, colour by the mode, and words "
-                                     "(service/ranking.py).")
+                                     "(service/search/ranking.py).")
     shape_score: float = Field(description="Shape similarity alone, in [0, 1].")
     risk: str = Field(description="high, medium or low: the score against thresholds "
                                   "calibrated on the evaluation.")

@@ -13,7 +13,7 @@ from service.api.deps import RegisterDep, SettingsDep, read_upload
 from service.api.schemas import ErrorOut, SearchResponse
 from service.api.search_params import form_options
 from service.api.security import SearchCaller
-from service.query import SearchOptions
+from service.search.query import SearchOptions
 
 router = APIRouter(prefix="/v1", tags=["search"])
 

@@ -10,8 +10,8 @@ from typing import Annotated
 
 from fastapi import Form, Query
 
-from service.colour import SearchMode
-from service.query import Crop, SearchOptions, parse_filters
+from service.marks.colour import SearchMode
+from service.search.query import Crop, SearchOptions, parse_filters
 
 _DOCS = {
     "nice_classes": "Comma list; a mark matches if it shares any class, e.g. 9,42.",

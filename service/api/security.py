@@ -13,9 +13,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from service.access import Role
-from service.keys import KeyStore
-from service.rate_limit import RateLimiter
+from service.security.access import Role
+from service.security.keys import KeyStore
+from service.security.rate_limit import RateLimiter
 from service.settings import Settings
 
 

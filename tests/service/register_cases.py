@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from service.metadata import MarkMetadata
-from service.query import SearchOptions, parse_filters
+from service.marks.metadata import MarkMetadata
 from service.register import Register
+from service.search.query import SearchOptions, parse_filters
 from tests.imagegen import make_mark, to_bytes
 
 SEEDS = range(30)

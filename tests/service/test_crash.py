@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from models.embedder import Embedder
-from service.consistency import check
+from service.ops.consistency import check
 from service.register import INDEX_FILE, RECORDS_FILE, Register
 from service.settings import Settings
 from tests.imagegen import write_marks

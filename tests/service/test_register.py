@@ -12,10 +12,11 @@ from PIL import Image
 from index.base import IndexMismatchError
 from index.faiss_store import FaissStore
 from models.embedder import Embedder
-from service.images import ImageError
-from service.metadata import MarkMetadata
-from service.register import IngestEvent, MarkNotFound, Register
+from service.marks.images import ImageError
+from service.marks.metadata import MarkMetadata
+from service.register import IngestEvent, Register
 from service.settings import Settings
+from service.storage.stored_marks import MarkNotFound
 from tests.imagegen import make_mark, to_bytes, write_marks
 
 

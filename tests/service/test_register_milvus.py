@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from models.embedder import Embedder
-from service.metadata import MarkMetadata
+from service.marks.metadata import MarkMetadata
 from service.register import Register
 from service.settings import Settings
 from tests.imagegen import make_mark, to_bytes

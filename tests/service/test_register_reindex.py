@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from service.metadata import MarkMetadata
+from service.marks.metadata import MarkMetadata
 from service.register import Register, ReindexRunning
 from tests.imagegen import make_mark, to_bytes, write_marks
 

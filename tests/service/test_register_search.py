@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw
 
-from service.metadata import MarkMetadata
-from service.query import Crop, SearchOptions, parse_filters
-from service.register import MarkNotFound, Register
+from service.marks.metadata import MarkMetadata
+from service.register import Register
+from service.search.query import Crop, SearchOptions, parse_filters
+from service.storage.stored_marks import MarkNotFound
 from tests.imagegen import make_mark, to_bytes
 
 

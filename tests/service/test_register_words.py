@@ -9,11 +9,11 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from models.embedder import Embedder
-from service.metadata import MarkMetadata
-from service.query import SearchOptions, parse_filters
-from service.ranking import WORDS_WEIGHT
+from service.marks.metadata import MarkMetadata
 from service.register import Register
-from service.risk import RiskLevel
+from service.search.query import SearchOptions, parse_filters
+from service.search.ranking import WORDS_WEIGHT
+from service.search.risk import RiskLevel
 from service.settings import Settings
 from tests.imagegen import make_mark, to_bytes
 
@@ -64,7 +64,7 @@ def test_typed_words_raise_the_mark_with_those_words(register: Register) -> None
     assert top.match()["words"] == {"query": "teplix", "mark": top.record.text,
                                     "similarity": 1.0}
     # identical words alone score WORDS_WEIGHT (0.8): a risk on their own, below the High
-    # of a near-identical device (service/ranking.py)
+    # of a near-identical device (service/search/ranking.py)
     assert WORDS_WEIGHT <= top.score < 0.9
     assert top.risk is RiskLevel.medium
     assert top.score > top.shape_score

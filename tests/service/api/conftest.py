@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from models.embedder import Embedder
-from service.access import Role
 from service.api.main import create_app
-from service.keys import KeyStore, keys_location
 from service.register import Register
+from service.security.access import Role
+from service.security.keys import KeyStore, keys_location
 from service.settings import Settings
 from tests.imagegen import make_mark, to_bytes, write_marks
 

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from service.api.observability import JsonFormatter
 from service.settings import Settings
 from tests.service.api.conftest import new_key, png, search, top_ids
-from tests.service.test_images import png_claiming
-from tests.service.test_reports import zip_of
+from tests.service.marks.test_images import png_claiming
+from tests.service.reports.test_reports import zip_of
 
 
 def test_request_ids_are_echoed_or_made(seeded: TestClient) -> None:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from tests.service.api.conftest import png
-from tests.service.test_reports import zip_of
+from tests.service.reports.test_reports import zip_of
 
 
 def wait_done(client: TestClient, report_id: str, timeout: float = 60.0) -> dict[str, Any]:

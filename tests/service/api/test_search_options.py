@@ -101,7 +101,7 @@ def test_a_mark_whose_id_ends_in_similar_is_still_readable(client: TestClient) -
 
 
 def test_result_says_which_component_matched_with_its_box(client: TestClient) -> None:
-    from tests.service.test_components import figure, with_word
+    from tests.service.marks.test_components import figure, with_word
 
     for seed in range(6):
         assert add_mark(client, png(seed + 40), {"id": f"o-{seed}"}).status_code == 201
@@ -139,7 +139,7 @@ def test_words_typed_or_read_raise_marks_and_show_the_text(client: TestClient) -
     assert typed["query_text"] == "miralo"
     top = typed["results"][0]
     assert top["id"] == "w-3" and top["text"] == "MIRALO" and top["risk"] == "medium"
-    # identical words alone score 0.8 (service/ranking.py): a risk, below a device match
+    # identical words alone score 0.8 (service/search/ranking.py): a risk, below a device match
     assert top["match"]["words"] == {"query": "miralo", "mark": "MIRALO", "similarity": 1.0}
     read = _search(client, to_bytes(composite(78, "ZENITH")), k="1").json()
     assert read["query_text"] == "zenith" and read["results"][0]["id"] == "w-0"

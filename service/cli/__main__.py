@@ -1,0 +1,5 @@
+"""``python -m service.cli``: the same as ``tmsearch``."""
+
+from service.cli import app
+
+app()

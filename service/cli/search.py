@@ -1,0 +1,225 @@
+"""``tmsearch search`` and ``tmsearch report``: search by image or by mark id, one or
+many queries, and batch reports (CSV, PDF)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from itertools import chain
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from tqdm import tqdm
+
+from service.marks.colour import SearchMode
+from service.search.query import Crop, QueryError, SearchOptions, parse_filters
+
+if TYPE_CHECKING:  # the register (and torch) load lazily so that --help stays fast
+    from service.register import Register
+    from service.search.results import SearchResult
+from service.cli.app import _check_index, _err, _open, app
+
+# search options shared by `search` and `report` (the same semantics as the API's fields)
+RotationOpt = Annotated[
+    bool, typer.Option("--rotation-tolerant", help="Also try 8 rotations and reflections.")]
+ModeOpt = Annotated[
+    SearchMode, typer.Option("--mode", help="shape (colour-blind), colour, or composite.")]
+NiceOpt = Annotated[
+    str | None, typer.Option("--nice-classes", help="Comma list; any shared class.")]
+ViennaOpt = Annotated[
+    str | None, typer.Option("--vienna-codes", help="Comma list of prefixes, e.g. 26.01.")]
+StatusOpt = Annotated[str | None, typer.Option("--status", help="Comma list of statuses.")]
+FiledFromOpt = Annotated[
+    str | None, typer.Option("--filed-from", help="Earliest filing date, YYYY-MM-DD.")]
+FiledToOpt = Annotated[
+    str | None, typer.Option("--filed-to", help="Latest filing date, YYYY-MM-DD.")]
+OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Part of the owner's name.")]
+TextOpt = Annotated[str | None, typer.Option(
+    "--text", help="The query's words; marks with similar words rank higher "
+                   "(default: read from the image).")]
+ReadTextOpt = Annotated[bool, typer.Option(
+    "--read-text/--no-read-text", help="Read the query image's words with OCR.")]
+
+
+def _options(crop: str | None = None, rotation_tolerant: bool = False,
+             mode: SearchMode = SearchMode.composite, text: str | None = None,
+             read_text: bool = True, **filters: str | None) -> SearchOptions:
+    """Search options from CLI flags; a usage error (exit 2) when one does not validate.
+    The CLI runs on the data dir itself, as an operator: it sees unpublished marks."""
+    try:
+        return SearchOptions(filters=parse_filters(**filters),
+                             crop=Crop.parse(crop) if crop else None,
+                             rotation_tolerant=rotation_tolerant, mode=mode, text=text,
+                             read_text=read_text, include_unpublished=True)
+    except QueryError as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    images: Annotated[list[Path] | None, typer.Argument(help="Query images.")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="Results per query.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per query.")] = False,
+    queries: Annotated[
+        Path | None, typer.Option("--queries", help="File with one image path a line.")
+    ] = None,
+    mark_id: Annotated[
+        str | None, typer.Option("--id", help="Search with a mark already in the register.")
+    ] = None,
+    crop: Annotated[
+        str | None, typer.Option("--crop", help="Search with a rectangle x,y,w,h of the image.")
+    ] = None,
+    rotation_tolerant: RotationOpt = False,
+    mode: ModeOpt = SearchMode.composite,
+    nice_classes: NiceOpt = None,
+    vienna_codes: ViennaOpt = None,
+    status: StatusOpt = None,
+    filed_from: FiledFromOpt = None,
+    filed_to: FiledToOpt = None,
+    owner: OwnerOpt = None,
+    text: TextOpt = None,
+    read_text: ReadTextOpt = True,
+) -> None:
+    """Find the marks most similar to each query image (or to a mark, --id), best first."""
+    options = _options(nice_classes=nice_classes, vienna_codes=vienna_codes, status=status,
+                       filed_from=filed_from, filed_to=filed_to, owner=owner, crop=crop,
+                       rotation_tolerant=rotation_tolerant, mode=mode, text=text,
+                       read_text=read_text)
+    paths = [str(p) for p in images or []]
+    if queries is not None:
+        if not queries.is_file():
+            _err(f"queries file not found: {queries}")
+            raise typer.Exit(2)
+        paths += [line.strip() for line in queries.read_text().splitlines() if line.strip()]
+    if not paths and mark_id is None:
+        _err("give query images, --queries LIST or --id MARK")
+        raise typer.Exit(2)
+    register = _open(ctx)
+    _check_index(register)
+    failed = 0
+    try:
+        outcomes: Iterable[tuple[str, list[SearchResult] | Exception]] = (
+            register.search_many(((p, _read(p)) for p in paths), k, options)
+        )
+        if mark_id is not None:
+            outcomes = chain([_similar(register, mark_id, k, options)], outcomes)
+        for name, outcome in outcomes:
+            if isinstance(outcome, Exception):
+                failed += 1
+                _err(f"{name}: {outcome}")
+                if as_json:
+                    typer.echo(json.dumps({"query": name, "error": str(outcome)}))
+                continue
+            if as_json:
+                rows = [{"id": r.record.id, "score": round(r.score, 6), "name": r.record.name,
+                         "text": r.record.text, "risk": r.risk.value, "match": r.match()}
+                        for r in outcome]
+                typer.echo(json.dumps({"query": name, "query_text": getattr(
+                    outcome, "query_text", "") or None, "results": rows}, ensure_ascii=False))
+            else:
+                words = getattr(outcome, "query_text", "")
+                typer.echo(f"{name}:" + (f"  (words: {words})" if words else ""))
+                for rank, r in enumerate(outcome, start=1):
+                    part = "" if r.component is None else f"  [{r.component.kind}]"
+                    said = f'  words "{r.words.mark}" {r.words.similarity:.2f}' if r.words else ""
+                    typer.echo(f"  {rank:>3}. {r.score:.4f}  {r.risk.value:<6}  {r.record.id}  "
+                               f"{r.record.name or ''}{part}{said}")
+    finally:
+        register.close()
+    if failed:
+        raise typer.Exit(1)
+
+
+def _similar(register: Register, mark_id: str, k: int, options: SearchOptions
+             ) -> tuple[str, list[SearchResult] | Exception]:
+    from service.storage.stored_marks import MarkNotFound
+
+    try:
+        return f"id:{mark_id}", register.similar(mark_id, k, options)
+    except MarkNotFound:
+        return f"id:{mark_id}", LookupError(f"no mark with id {mark_id!r}")
+    except Exception as exc:  # noqa: BLE001 - reported like a failed query
+        return f"id:{mark_id}", exc
+
+
+def _read(path: str) -> bytes | Exception:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        return OSError(f"cannot read: {exc.strerror or exc}")
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    images: Annotated[list[Path], typer.Argument(help="Query logos (images or zips of them).")],
+    out: Annotated[Path, typer.Option("--out", help="Write the PDF report here.")],
+    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write a CSV here.")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="Matches per logo.")] = 5,
+    rotation_tolerant: RotationOpt = False,
+    mode: ModeOpt = SearchMode.composite,
+    nice_classes: NiceOpt = None,
+    vienna_codes: ViennaOpt = None,
+    status: StatusOpt = None,
+    filed_from: FiledFromOpt = None,
+    filed_to: FiledToOpt = None,
+    owner: OwnerOpt = None,
+    text: TextOpt = None,
+) -> None:
+    """Pre-check many logos: their top matches with risk levels, as a PDF (and CSV)."""
+    from service.reports.batch import ReportError, read_zip, run_report, write_csv, write_pdf
+
+    options = _options(nice_classes=nice_classes, vienna_codes=vienna_codes, status=status,
+                       filed_from=filed_from, filed_to=filed_to, owner=owner,
+                       rotation_tolerant=rotation_tolerant, mode=mode, text=text)
+    queries: list[tuple[str, bytes | Exception]] = []
+    for path in images:
+        data = _read(str(path))
+        if path.suffix.lower() == ".zip" and isinstance(data, bytes):
+            try:
+                queries += [(f"{path.name}:{name}", member) for name, member in read_zip(data)]
+            except ReportError as exc:
+                _err(f"{path}: {exc}")
+                raise typer.Exit(2) from exc
+        else:
+            queries.append((str(path), data))
+    if not queries:
+        _err("no logos to check")
+        raise typer.Exit(2)
+    register = _open(ctx)
+    _check_index(register)
+    try:
+        with tqdm(total=len(queries), unit="logo", desc="pre-check") as bar:
+            done = 0
+
+            def progress(n: int) -> None:
+                nonlocal done
+                bar.update(n - done)
+                done = n
+
+            result = run_report(register, queries, k, options, progress)
+        with out.open("wb") as fh:
+            write_pdf(result, fh, lambda mark_id: _thumbnail_or_none(register, mark_id))
+        if csv_out is not None:
+            with csv_out.open("w", newline="", encoding="utf-8") as fh:
+                write_csv(result, fh)
+    finally:
+        register.close()
+    failed = [q for q in result.queries if q.error is not None]
+    for q in failed:
+        _err(f"{q.name}: {q.error}")
+    high = sum(1 for q in result.queries for r in q.results if r.risk.value == "high")
+    typer.echo(f"checked {len(result.queries) - len(failed)} logos ({len(failed)} failed), "
+               f"{high} high-risk matches; wrote {out}" + (f" and {csv_out}" if csv_out else ""))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _thumbnail_or_none(register: Register, mark_id: str) -> bytes | None:
+    try:
+        return register.thumbnail(mark_id)
+    except Exception:  # noqa: BLE001 - the PDF says "no image"
+        return None

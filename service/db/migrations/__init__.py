@@ -1,1 +1,0 @@
-"""Alembic migrations of the records schema (``service/db/migrate.py`` runs them)."""

@@ -1,0 +1,1 @@
+"""Batch ingest: the ledger that lets a batch resume, the Ray executor."""

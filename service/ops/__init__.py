@@ -1,0 +1,1 @@
+"""Operations on a data dir: check, backup and restore, re-index jobs."""

@@ -1,0 +1,1 @@
+"""Batch reports (CSV, PDF) and the jobs that make them."""

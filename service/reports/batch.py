@@ -1,0 +1,232 @@
+"""Batch pre-check reports: many query logos, their top matches, as CSV and as PDF.
+
+An applicant pre-checks a set of logos before filing, an examiner files the report with
+the application: so a report names the filters, the date and the model version it was
+made with, and shows each query beside its matches (thumbnails, scores, risk levels).
+The CLI (``tmsearch report``) and the API (``/v1/reports``) both build a :class:`Report`
+with :func:`run_report` and write it with :func:`write_csv` and :func:`write_pdf`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+from typing import IO, Any
+
+from PIL import Image
+
+from service.marks.images import ImageError, ImageLimits, decode_image
+from service.search.query import SearchOptions
+
+#: bounds on a zip of query logos (an upload from the public)
+MAX_ZIP_FILES = 200
+MAX_ZIP_TOTAL_BYTES = 200 * 1024 * 1024
+MAX_ZIP_RATIO = 100  # uncompressed / compressed, per member: zip bombs are refused
+ZIP_IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff",
+                                ".webp", ".svg"})
+
+
+class ReportError(ValueError):
+    """A batch that cannot be read (a bad zip, too many files): HTTP 4xx, CLI usage error."""
+
+
+@dataclass
+class ReportQuery:
+    """One query logo of a report and what it found (or why it failed)."""
+
+    name: str
+    image: bytes | None = None  # the query as uploaded, for the PDF's thumbnail
+    results: list[Any] = field(default_factory=list)  # service.register.SearchResult
+    error: str | None = None
+
+
+@dataclass
+class Report:
+    queries: list[ReportQuery]
+    options: SearchOptions
+    k: int
+    model_version: str
+    created: str = field(
+        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def describe_options(self) -> str:
+        """The filters and options the searches used, for the report's header."""
+        parts = [f"{key}={value}" for key, value in self.options.filters.describe().items()]
+        parts.append(f"mode={self.options.mode.value}")
+        if self.options.rotation_tolerant:
+            parts.append("rotation_tolerant")
+        if self.options.text:
+            parts.append(f"text={self.options.text}")
+        return ", ".join(parts) if parts else "none"
+
+
+def read_zip(data: bytes, max_files: int = MAX_ZIP_FILES,
+             max_total: int = MAX_ZIP_TOTAL_BYTES) -> Iterator[tuple[str, bytes]]:
+    """The image members of a zip, bounded in count, total size and compression ratio.
+
+    Names are only labels (nothing is written to disk) but unsafe ones are still refused,
+    so a report never shows a path that climbs out of the archive.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ReportError("not a readable zip archive") from exc
+    members = [m for m in archive.infolist() if not m.is_dir()
+               and PurePosixPath(m.filename).suffix.lower() in ZIP_IMAGE_SUFFIXES]
+    if len(members) > max_files:
+        raise ReportError(f"the zip holds {len(members)} images; the limit is {max_files}")
+    if sum(m.file_size for m in members) > max_total:
+        raise ReportError(f"the zip's images unpack to more than {max_total:,} bytes")
+    for member in members:
+        path = PurePosixPath(member.filename)
+        if path.is_absolute() or ".." in path.parts or "\\" in member.filename:
+            raise ReportError(f"unsafe path in zip: {member.filename!r}")
+        if member.file_size > MAX_ZIP_RATIO * max(member.compress_size, 1):
+            raise ReportError(f"{member.filename}: compression ratio too high (zip bomb?)")
+        with archive.open(member) as fh:
+            content = fh.read(member.file_size + 1)
+        if len(content) > member.file_size:
+            raise ReportError(f"{member.filename}: larger than the zip says")
+        yield member.filename, content
+
+
+def run_report(
+    register: Any,  # service.register.Register (not imported: keeps this module light)
+    queries: Iterable[tuple[str, bytes | Exception]],
+    k: int,
+    options: SearchOptions,
+    on_progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Search every query (batched, model loaded once) and collect a report."""
+    items = list(queries)
+    data = dict(items)
+    out: list[ReportQuery] = []
+    for done, (name, outcome) in enumerate(register.search_many(items, k, options), start=1):
+        image = data[name] if isinstance(data[name], bytes) else None
+        if isinstance(outcome, Exception):
+            out.append(ReportQuery(name, image, error=str(outcome) or type(outcome).__name__))
+        else:
+            out.append(ReportQuery(name, image, list(outcome)))
+        if on_progress:
+            on_progress(done)
+    return Report(out, options, k, register.embedder.version)
+
+
+CSV_COLUMNS = ("query", "rank", "mark_id", "name", "owner", "score", "shape_score", "risk",
+               "matched_component", "matched_words", "nice_classes", "status", "error")
+
+
+def write_csv(report: Report, fh: IO[str]) -> None:
+    """One row per (query, match); a failed query gets one row with its error."""
+    writer = csv.writer(fh)
+    writer.writerow(CSV_COLUMNS)
+    for query in report.queries:
+        if query.error is not None:
+            writer.writerow([query.name, "", "", "", "", "", "", "", "", "", "", "",
+                             query.error])
+            continue
+        for rank, r in enumerate(query.results, start=1):
+            rec = r.record
+            writer.writerow([
+                query.name, rank, rec.id, rec.name or "", rec.owner or "", f"{r.score:.4f}",
+                f"{r.shape_score if r.shape_score is not None else r.score:.4f}",
+                r.risk.value, r.component.kind if r.component else "whole",
+                r.words.mark if r.words else "", ";".join(map(str, rec.nice_classes)),
+                rec.status or "", "",
+            ])
+
+
+def write_pdf(report: Report, fh: IO[bytes], thumbnail: Callable[[str], bytes | None]
+              ) -> None:
+    """A PDF with one section (one page or more) per query: the query beside its matches
+    with thumbnails, scores and risk levels; a header with filters, date and model."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image as PdfImage
+    from reportlab.platypus import (
+        PageBreak,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
+
+    styles = getSampleStyleSheet()
+    doc = SimpleDocTemplate(fh, pagesize=A4, title="Trademark pre-check report",
+                            leftMargin=15 * mm, rightMargin=15 * mm)
+    risk_colour = {"high": colors.HexColor("#b3261e"), "medium": colors.HexColor("#b26a00"),
+                   "low": colors.HexColor("#2e7d32")}
+
+    def picture(data: bytes | None, side: float) -> Any:
+        if not data:
+            return Paragraph("(no image)", styles["Normal"])
+        try:
+            image = Image.open(io.BytesIO(data))
+            image.load()
+        except Exception:  # noqa: BLE001 - SVG or unreadable: decode as the service does
+            try:
+                image = decode_image(data, ImageLimits()).image
+            except ImageError:
+                return Paragraph("(unreadable)", styles["Normal"])
+        image = image.convert("RGB")
+        image.thumbnail((256, 256))
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        buf.seek(0)
+        scale = side / max(image.size)
+        return PdfImage(buf, width=image.width * scale, height=image.height * scale)
+
+    story: list[Any] = []
+    for index, query in enumerate(report.queries, start=1):
+        if index > 1:
+            story.append(PageBreak())
+        story.append(Paragraph(f"Query {index} of {len(report.queries)}: {_esc(query.name)}",
+                               styles["Heading2"]))
+        story.append(Paragraph(
+            f"Date {report.created} &middot; model {_esc(report.model_version)} &middot; "
+            f"top {report.k} &middot; filters and options: {_esc(report.describe_options())}",
+            styles["Normal"]))
+        story.append(Spacer(1, 4 * mm))
+        if query.error is not None:
+            story.append(Paragraph(f"Error: {_esc(query.error)}", styles["Normal"]))
+            continue
+        rows: list[list[Any]] = [["Query", "#", "Match", "Mark", "Score", "Risk"]]
+        for rank, r in enumerate(query.results, start=1):
+            rec = r.record
+            details = f"<b>{_esc(rec.id)}</b><br/>{_esc(rec.name or '')}<br/>" \
+                      f"{_esc(rec.owner or '')}<br/>classes " \
+                      f"{_esc(', '.join(map(str, rec.nice_classes)) or '-')}" \
+                      f" &middot; {_esc(rec.status or '-')}<br/>matched " \
+                      f"{r.component.kind if r.component else 'whole'}" + \
+                      (f" &middot; words &quot;{_esc(r.words.mark)}&quot;" if r.words else "")
+            rows.append([picture(query.image, 30 * mm) if rank == 1 else "", str(rank),
+                         picture(thumbnail(rec.id), 22 * mm),
+                         Paragraph(details, styles["Normal"]), f"{r.score:.3f}",
+                         r.risk.value.upper()])
+        if len(rows) == 1:
+            rows.append([picture(query.image, 30 * mm), "", "", "no match", "", ""])
+        table = Table(rows, colWidths=[34 * mm, 8 * mm, 26 * mm, 80 * mm, 16 * mm, 16 * mm],
+                      repeatRows=1)
+        style = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                 ("GRID", (1, 0), (-1, -1), 0.25, colors.grey),
+                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+                 ("SPAN", (0, 1), (0, len(rows) - 1))]
+        for row, r in enumerate(query.results, start=1):
+            style.append(("TEXTCOLOR", (5, row), (5, row), risk_colour[r.risk.value]))
+        table.setStyle(TableStyle(style))
+        story.append(table)
+    if not story:
+        story.append(Paragraph("No queries.", styles["Normal"]))
+    doc.build(story)
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

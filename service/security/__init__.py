@@ -1,0 +1,1 @@
+"""Who may see and do what: roles and published marks, API keys, rate limits."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the records schema (``service/storage/db/migrate.py`` runs them)."""
