@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         "process's writes; Strong also other processes' (a time tick, 200-400 ms, more).")
     database_url: str | None = Field(
         None, description="Where the mark records live: none (a SQLite file in the data "
-        "dir) or postgresql://user:password@host:port/db (see service/db).")
+        "dir) or postgresql://user:password@host:port/db (see service/storage/db).")
     database_migrate: bool = Field(
         True, description="Migrate the records schema to this release's on open; false: "
         "a DBA runs `tmsearch db upgrade` (or applies its --sql) first.")

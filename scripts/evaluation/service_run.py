@@ -23,7 +23,8 @@ from tqdm import tqdm
 
 from models.embedder import Embedder
 from scripts.evaluation.data import Item
-from service.register import RECORDS_FILE, IngestEvent, Register
+from service.ingest.folder import IngestEvent
+from service.register import RECORDS_FILE, Register
 from service.search.results import Results
 from service.settings import Settings
 

@@ -11,7 +11,7 @@ from index.base import IndexMismatchError
 from service.api.security import RateLimited
 from service.marks.images import ImageError
 from service.marks.metadata import MetadataError
-from service.register import ReindexRunning
+from service.ops.maintenance import ReindexRunning
 from service.search.query import QueryError
 from service.storage.stored_marks import MarkNotFound
 

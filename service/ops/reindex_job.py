@@ -11,7 +11,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from service.register import Register, ReindexRunning
+from service.ops.maintenance import ReindexRunning
+from service.register import Register
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Mark records: the register's source of truth, in SQLite (a file in the data dir, the
-default) or PostgreSQL (``TMSEARCH_DATABASE_URL``), one schema for both (service/db).
+default) or PostgreSQL (``TMSEARCH_DATABASE_URL``), one schema for both (service/storage/db).
 
 Each record names the int64 ``vector_id`` under which its embedding sits in the vector
 store. Vector ids are handed out from a counter in the same transaction as the record

@@ -12,9 +12,10 @@ from PIL import Image
 from index.base import IndexMismatchError
 from index.faiss_store import FaissStore
 from models.embedder import Embedder
+from service.ingest.folder import IngestEvent
 from service.marks.images import ImageError
 from service.marks.metadata import MarkMetadata
-from service.register import IngestEvent, Register
+from service.register import Register
 from service.settings import Settings
 from service.storage.stored_marks import MarkNotFound
 from tests.imagegen import make_mark, to_bytes, write_marks
@@ -288,18 +289,18 @@ def test_ingest_walks_the_folder_lazily_a_chunk_at_a_time(
 ) -> None:
     """The first marks are written before the walk has gone past the next chunk: a
     folder is never listed up front, so memory is bounded by the chunk, not the folder."""
-    import service.register as register_module
+    import service.ingest.folder as folder_module
 
     write_marks(tmp_path / "in", range(30))
     walked: list[Path] = []
-    real_walk = register_module.iter_image_files
+    real_walk = folder_module.iter_image_files
 
     def counting_walk(folder: Path):
         for path in real_walk(folder):
             walked.append(path)
             yield path
 
-    monkeypatch.setattr(register_module, "iter_image_files", counting_walk)
+    monkeypatch.setattr(folder_module, "iter_image_files", counting_walk)
     walked_at_first_write: list[int] = []
 
     def on_event(event: IngestEvent) -> None:

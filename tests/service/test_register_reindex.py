@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from service.marks.metadata import MarkMetadata
-from service.register import Register, ReindexRunning
+from service.ops.maintenance import ReindexRunning
+from service.register import Register
 from tests.imagegen import make_mark, to_bytes, write_marks
 
 

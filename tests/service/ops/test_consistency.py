@@ -45,7 +45,7 @@ def test_each_drift_is_found_then_repaired(settings: Settings, embedder: Embedde
         register.store.add(np.array([10**9]), register.store.reconstruct(
             register.get("mark-1").vector_id)[None, :])
         register.save_index()
-        register._dirty = 0
+        register.index.dirty = 0
     (data / "images" / "zz").mkdir(parents=True)
     (data / "images" / "zz" / ("zz" + "0" * 62 + ".png")).write_bytes(b"orphan")
     (data / "thumbs" / "ab").mkdir(parents=True, exist_ok=True)
