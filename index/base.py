@@ -6,7 +6,7 @@ positions), so removing a mark never renumbers the others.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -44,15 +44,20 @@ class SearchHits:
 @runtime_checkable
 class VectorStore(Protocol):
     """What the register asks of a vector store: the embedded FAISS one
-    (``index.faiss_store``) or a Milvus server (``index.milvus_store``, which also takes
-    ``fields`` on ``add`` and a filter ``expr`` on ``search``: ``native_filters``)."""
+    (``index.faiss_store``) or a Milvus server (``index.milvus_store``). Every capability
+    the register uses is declared here; ``native_filters`` says whether the store keeps
+    scalar fields beside the vectors (``fields`` on ``add``) and filters by an ``expr``
+    on ``search`` (Milvus), or filters by id sets only (FAISS)."""
 
     info: IndexInfo
+    native_filters: bool
 
     def __len__(self) -> int: ...
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Upsert by id."""
+    def add(self, ids: np.ndarray, vectors: np.ndarray,
+            fields: Sequence[dict[str, Any]] | None = None) -> None:
+        """Upsert by id (``fields``: each vector's scalar fields, when the store keeps
+        them)."""
         ...
 
     def remove(self, ids: Iterable[int]) -> int:
@@ -61,8 +66,11 @@ class VectorStore(Protocol):
 
     def search(
         self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None, *,
-        excluded_ids: np.ndarray | None = None,
-    ) -> SearchHits: ...
+        excluded_ids: np.ndarray | None = None, expr: str | None = None,
+    ) -> SearchHits:
+        """Best ``k`` per query among ``allowed_ids`` (all: None) less ``excluded_ids``,
+        where ``expr`` holds (stores with ``native_filters`` only)."""
+        ...
 
     def ids(self) -> np.ndarray: ...
 
@@ -70,8 +78,24 @@ class VectorStore(Protocol):
         """The stored vector; VectorNotFound if there is none."""
         ...
 
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``ids`` (all present), in that order."""
+        ...
+
+    def fresh(self, info: IndexInfo | None = None) -> VectorStore:
+        """An empty store of the same engine (a re-index fills it, then it is swapped in)."""
+        ...
+
     def save(self, path: Path) -> None:
         """Make what was written durable (FAISS: the index file at ``path``)."""
+        ...
+
+    def close(self) -> None:
+        """Let go of what the store holds (Milvus: collections a re-index replaced)."""
+        ...
+
+    def drop(self) -> None:
+        """Delete this store's data (an unfinished re-index's new store)."""
         ...
 
     def describe(self) -> dict[str, Any]: ...

@@ -21,7 +21,7 @@ others of an exact search; beyond that they are turned into an allowed set.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,8 @@ _ADD_CHUNK = 65536
 
 class FaissStore:
     """A FAISS index of one kind with stable int64 ids; thread-safe for one writer."""
+
+    native_filters = False  # filters are id sets (the records resolve them)
 
     def __init__(self, info: IndexInfo, index: faiss.Index | None = None, *,
                  engine: Engine | None = None) -> None:
@@ -113,8 +115,10 @@ class FaissStore:
     def kind(self) -> str:
         return self._engine.kind
 
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Add or replace (an upsert) the vectors of ``ids``."""
+    def add(self, ids: np.ndarray, vectors: np.ndarray,
+            fields: Sequence[dict[str, Any]] | None = None) -> None:
+        """Add or replace (an upsert) the vectors of ``ids`` (scalar ``fields`` are not
+        kept: the records filter)."""
         ids = np.ascontiguousarray(ids, dtype=np.int64).ravel()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or vectors.shape[1] != self.info.dim:
@@ -138,6 +142,23 @@ class FaissStore:
         with self._lock:
             return self._engine.ids()
 
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of ``ids``, in that order (``VectorNotFound`` if one is
+        absent)."""
+        with self._lock:
+            rows = [self._engine.reconstruct(int(i)) for i in np.asarray(ids).ravel()]
+        return np.stack(rows) if rows else np.empty((0, self.info.dim), np.float32)
+
+    def fresh(self, info: IndexInfo | None = None) -> FaissStore:
+        """An empty store of ``info`` (default: this one's)."""
+        return FaissStore(info or self.info)
+
+    def close(self) -> None:
+        """Nothing to let go: the index lives in this process."""
+
+    def drop(self) -> None:
+        """Nothing to delete: an unsaved FAISS store is only memory."""
+
     def reconstruct(self, vector_id: int) -> np.ndarray:
         """The stored vector of ``vector_id`` (ivfpq: its float16 copy); raises
         ``VectorNotFound`` (a KeyError and RuntimeError) when absent."""
@@ -147,12 +168,15 @@ class FaissStore:
     # -- search ---------------------------------------------------------------------------
     def search(
         self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None, *,
-        excluded_ids: np.ndarray | None = None,
+        excluded_ids: np.ndarray | None = None, expr: str | None = None,
         nprobe: int | None = None, ef_search: int | None = None, rerank: int | None = None,
     ) -> SearchHits:
         """Best ``k`` per query (ids, cosine), -1 / 0.0 padded, among ``allowed_ids`` (all
         when None) less ``excluded_ids``. ``nprobe`` / ``rerank`` (ivfpq) and
-        ``ef_search`` (hnsw) override the stored parameters for this call."""
+        ``ef_search`` (hnsw) override the stored parameters for this call. A filter
+        ``expr`` is refused: this store filters by id sets only (``native_filters``)."""
+        if expr is not None:
+            raise ValueError("the FAISS store filters by id sets, not by expressions")
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if queries.ndim == 1:
             queries = queries[None, :]

@@ -99,8 +99,7 @@ class MarkWriter:
             kept = np.array([v for (rec, _), img in zip(results, new_images, strict=True)
                              if img is None for v in rec.all_vector_ids()], dtype=np.int64)
             if len(kept):
-                self.index.add(kept, self.index.store.vectors(kept),  # type: ignore[attr-defined]
-                               written)
+                self.index.add(kept, self.index.store.vectors(kept), written)
         self.collect_unused_images(previous.values())
         self.index.changed(len(items))
         return results

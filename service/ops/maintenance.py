@@ -200,7 +200,7 @@ class Maintenance:
         """A new store holding ``vectors``, not yet the register's (a re-index's)."""
         if not self.index.native_filters:
             return FaissStore.build(info, ids, vectors, workdir=self.index.path.parent)
-        fresh = self.index.store.fresh(info)  # type: ignore[attr-defined]
+        fresh = self.index.store.fresh(info)
         try:
             for start in range(0, len(ids), 8192):
                 self.index.add_to(fresh, ids[start:start + 8192],

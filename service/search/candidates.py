@@ -48,9 +48,8 @@ class Scope:
         return set(self.allowed.tolist())
 
     def search(self, store: VectorStore, matrix: np.ndarray, depth: int) -> SearchHits:
-        if self.expr is not None:
-            return store.search(matrix, depth, self.allowed, expr=self.expr)
-        return store.search(matrix, depth, self.allowed, excluded_ids=self.excluded)
+        return store.search(matrix, depth, self.allowed, excluded_ids=self.excluded,
+                            expr=self.expr)
 
 
 def search_scope(options: SearchOptions, records: RecordStore, native_filters: bool) -> Scope:

@@ -40,7 +40,7 @@ class IndexWriter:
     @property
     def native_filters(self) -> bool:
         """The store filters by the vectors' own fields (Milvus), not by id sets."""
-        return bool(getattr(self.store, "native_filters", False))
+        return self.store.native_filters
 
     def require_index(self) -> None:
         """Raise the index's mismatch, if it has one: it may not be searched or written."""
@@ -76,7 +76,7 @@ class IndexWriter:
                owners: dict[int, MarkRecord] | None = None) -> None:
         """``store.add``, with each vector's scalar fields when the store filters by them:
         from ``owners`` (records the caller just wrote), else read from the records."""
-        if not getattr(store, "native_filters", False):
+        if not store.native_filters:
             store.add(ids, vectors)
             return
         if owners is None:
@@ -104,5 +104,4 @@ class IndexWriter:
         with self.lock:
             if self.dirty and self.error is None:
                 self.save()
-            if hasattr(self.store, "close"):
-                self.store.close()
+            self.store.close()

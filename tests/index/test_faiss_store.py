@@ -23,6 +23,23 @@ def store() -> FaissStore:
 
 def test_is_a_vector_store(store: FaissStore) -> None:
     assert isinstance(store, VectorStore)
+    assert store.native_filters is False
+
+
+def test_vectors_fresh_and_the_capabilities_it_lacks(store: FaissStore) -> None:
+    vectors = unit(6)
+    store.add(np.arange(10, 16), vectors, fields=[{"status": "x"}] * 6)  # fields: not kept
+    np.testing.assert_allclose(store.vectors(np.array([14, 10])), vectors[[4, 0]], atol=1e-6)
+    assert store.vectors(np.array([], np.int64)).shape == (0, 16)
+    with pytest.raises(KeyError):
+        store.vectors(np.array([99]))
+    fresh = store.fresh()
+    assert len(fresh) == 0 and fresh.info == store.info and len(store) == 6
+    with pytest.raises(ValueError, match="id sets"):
+        store.search(vectors[:1], 3, expr='status == "registered"')
+    store.close()
+    store.drop()  # nothing to let go or delete: the store still answers
+    assert store.search(vectors[:1], 1).ids[0, 0] == 10
 
 
 def test_search_returns_own_vector_first_with_ids_not_positions(store: FaissStore) -> None:

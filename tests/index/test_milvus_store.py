@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.base import IndexInfo, IndexMismatchError, VectorNotFound
+from index.base import IndexInfo, IndexMismatchError, VectorNotFound, VectorStore
 from index.milvus_store import MilvusStore, parse_uri
 from tests.index.synthetic import clustered, exact_top, recall
 
@@ -34,6 +34,7 @@ def test_uri_is_checked() -> None:
 
 
 def test_neighbours_upserts_removals_and_reads(store: MilvusStore) -> None:
+    assert isinstance(store, VectorStore) and store.native_filters is True
     vectors = clustered(3000, DIM)
     ids = np.arange(3000, dtype=np.int64) * 3 + 7
     store.add(ids, vectors, _fields(3000))
