@@ -10,7 +10,7 @@ default options, so the numbers are those of what ships:
 
 - cross-design: each rendering of a brand drawn by two or more sets is a query
   (``Register.similar``); the same brand's renderings in the other sets are relevant;
-- transformed copies: originals under each transformation of models/augment.py and the
+- transformed copies: originals under each transformation of scripts/training/augment.py and the
   evaluation-only cases of scripts/evaluation/cases.py, uploaded as PNG
   (``Register.search_many``), must find their original;
 - composites in the register: the original alone must find its composite with added
@@ -67,7 +67,7 @@ from service.search.query import SearchOptions
 
 __all__ = ["evaluate", "main", "markdown", "read_items", "update_model_card"]
 
-# composite marks placed in the register (names of models.augment.TRANSFORMS)
+# composite marks placed in the register (names of scripts.training.augment.TRANSFORMS)
 COMPOSITES = ("added_words", "frame", "second_figure")
 # the identical figure with these added, as the query, must be High risk
 HIGH_RISK_QUERIES = ("added_words", "frame")

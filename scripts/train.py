@@ -6,7 +6,7 @@
 
 Reads the images listed by ``scripts/fetch_training_data.py`` (open icon and emoji sets
 and synthetic marks; brand-logo sets are refused here a second time), makes two randomly
-transformed views of each (models/augment.py), and trains the EmbeddingNet with NT-Xent.
+transformed views of each (scripts/training/augment.py), and trains the EmbeddingNet with NT-Xent.
 With ``--variants N`` (the cpu-variants and gpu schedules) each step also draws N
 design-variant groups (one design in several styles of one set: line and filled, thin
 and bold; scripts/training/variant_batches.py), and one multi-positive loss runs over

@@ -1,5 +1,5 @@
-"""Evaluation-only transformations: harder variants of models/augment.py's, kept here so
-that training (which draws from ``models.augment.TRANSFORMS``) never sees them.
+"""Evaluation-only transformations: harder variants of scripts/training/augment.py's, kept here so
+that training (which draws from ``scripts.training.augment.TRANSFORMS``) never sees them.
 
 Each maps (RGB image on a plain ground, ``random.Random``) to an RGB image,
 deterministically for a given generator, like the functions of ``TRANSFORMS``. Sizes are
@@ -14,14 +14,14 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from models.augment import TRANSFORMS, Transform
 from models.preprocess import background_colour, canonical_square, ink_map
+from scripts.training.augment import TRANSFORMS, Transform
 
 REFERENCE_SIDE = 160  # the evaluation set's rendering size, which the widths refer to
 
 
 def _ink_alpha(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(alpha 0..1 of the ink over the ground, ground colour), as models/augment.py reads
+    """(alpha 0..1 of the ink over the ground, ground colour), as scripts/training/augment.py reads
     ink: the distance from the background colour, saturating at 160."""
     ground = background_colour(rgb)
     return np.clip(ink_map(rgb, ground).astype(np.float32) / 160.0, 0.0, 1.0), ground
@@ -132,6 +132,6 @@ CASES: dict[str, Transform] = {
 
 
 def all_transformations() -> dict[str, Transform]:
-    """The transformed-copy task's transformations by name: models/augment.py's, in
+    """The transformed-copy task's transformations by name: scripts/training/augment.py's, in
     sorted order (their seeds depend on it), then this module's."""
     return {**{name: TRANSFORMS[name] for name in sorted(TRANSFORMS)}, **CASES}

@@ -98,8 +98,9 @@ def markdown(results: dict[str, Any]) -> str:
     augment_only = results["transformed"][SERVICE]["overall_augment"]["R@10"]
     lines += [
         "",
-        f"Transformed copies overall count the evaluation-only cases (*); over "
-        f"models/augment.py's transformations alone the service's R@10 is {augment_only:.3f}.",
+        "Transformed copies overall count the evaluation-only cases (*); over "
+        "scripts/training/augment.py's transformations alone the service's R@10 is "
+        f"{augment_only:.3f}.",
         "",
         f"Service search time, median per query: {_num(timing['similar_ms'], 1)} ms "
         f"(`similar`, one query at a time), {_num(timing['search_many_ms'], 1)} ms "

@@ -17,11 +17,11 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
 
-from models.augment import random_view
 from models.network import EmbeddingNet, ModelConfig
 from models.preprocess import prepare
 from scripts.datasets.manifest import iter_manifest
 from scripts.evaluation.images import load_rgb
+from scripts.training.augment import random_view
 
 
 def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:

@@ -3,7 +3,7 @@
 A design drawn by one set in several styles (scripts/datasets/variants.py) is a group of
 positives: the line drawing and the silhouette of one icon, its thin and bold cuts. Each
 item of :class:`VariantGroupDataset` is one such group, a few of its members drawn at
-random, each through its own random view (models/augment.py), so the network learns to
+random, each through its own random view (scripts/training/augment.py), so the network learns to
 see through the redraw and through the copying at once. :func:`collate_groups` stacks
 the groups of a batch with their group ids and pair weights (hard pairs, line against
 filled or thin against bold, weigh more).
@@ -19,11 +19,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from models.augment import random_view
 from models.network import ModelConfig
 from models.preprocess import prepare
 from scripts.datasets.variants import pair_weight, variant_groups
 from scripts.evaluation.images import load_rgb
+from scripts.training.augment import random_view
 from scripts.training.contrastive import TrainSample
 
 

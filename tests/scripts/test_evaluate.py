@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.augment import TRANSFORMS
 from models.preprocess import ink_map
 from scripts.datasets.brand_sets import brand_hash_is_even
 from scripts.evaluate import read_items, update_model_card
 from scripts.evaluation.cases import CASES, all_transformations
 from scripts.evaluation.data import cross_design_queries, mark_id_of, transform_originals
+from scripts.training.augment import TRANSFORMS
 from tests.imagegen import make_mark
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from models.augment import TRANSFORMS
 from models.embedder import Embedder
 from scripts.datasets.brand_sets import brand_hash_is_even
 from scripts.evaluate import evaluate, markdown, read_items, write_outputs, write_risk
 from scripts.evaluation.cases import CASES
 from scripts.evaluation.metrics import mean_scores, score_ranking
 from scripts.evaluation.service_run import COMPOSITE_PREFIX, open_register, similar_batched
+from scripts.training.augment import TRANSFORMS
 from tests.imagegen import make_mark
 
 BRANDS, DISTRACTORS = 3, 12

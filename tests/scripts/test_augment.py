@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.augment import TRANSFORMS, random_view
 from models.preprocess import background_colour, ink_map, prepare
+from scripts.training.augment import TRANSFORMS, random_view
 from tests.imagegen import make_mark
 
 
