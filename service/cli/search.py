@@ -3,61 +3,59 @@ many queries, and batch reports (CSV, PDF)."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from tqdm import tqdm
 
-from service.marks.colour import SearchMode
-from service.search.query import Crop, QueryError, SearchOptions, parse_filters
+from service.search.option_fields import FIELD_NAMES, SEARCH_FIELDS, options_from
+from service.search.query import Crop, QueryError, SearchOptions
 
 if TYPE_CHECKING:  # the register (and torch) load lazily so that --help stays fast
     from service.register import Register
     from service.search.results import SearchResult
 from service.cli.app import _check_index, _err, _open, app
 
-# search options shared by `search` and `report` (the same semantics as the API's fields)
-RotationOpt = Annotated[
-    bool, typer.Option("--rotation-tolerant", help="Also try 8 rotations and reflections.")]
-ModeOpt = Annotated[
-    SearchMode, typer.Option("--mode", help="shape (colour-blind), colour, or composite.")]
-NiceOpt = Annotated[
-    str | None, typer.Option("--nice-classes", help="Comma list; any shared class.")]
-ViennaOpt = Annotated[
-    str | None, typer.Option("--vienna-codes", help="Comma list of prefixes, e.g. 26.01.")]
-StatusOpt = Annotated[str | None, typer.Option("--status", help="Comma list of statuses.")]
-FiledFromOpt = Annotated[
-    str | None, typer.Option("--filed-from", help="Earliest filing date, YYYY-MM-DD.")]
-FiledToOpt = Annotated[
-    str | None, typer.Option("--filed-to", help="Latest filing date, YYYY-MM-DD.")]
-OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Part of the owner's name.")]
-TextOpt = Annotated[str | None, typer.Option(
-    "--text", help="The query's words; marks with similar words rank higher "
-                   "(default: read from the image).")]
-ReadTextOpt = Annotated[bool, typer.Option(
-    "--read-text/--no-read-text", help="Read the query image's words with OCR.")]
+
+def with_search_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` a flag for each of ``SEARCH_FIELDS`` (service/search/option_fields.py,
+    the declaration the API's fields are made from too); it receives their values as one
+    ``search_fields`` dict."""
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
+           if p.name != "search_fields"]
+    flags = [inspect.Parameter(
+        f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+        annotation=Annotated[f.type, typer.Option(f.flag, help=f.help)])
+        for f in SEARCH_FIELDS]
+
+    @functools.wraps(command)
+    def with_fields(**kwargs: Any) -> None:
+        fields = {name: kwargs.pop(name) for name in FIELD_NAMES}
+        command(**kwargs, search_fields=fields)
+
+    with_fields.__signature__ = inspect.Signature(own + flags)  # type: ignore[attr-defined]
+    return with_fields
 
 
-def _options(crop: str | None = None, rotation_tolerant: bool = False,
-             mode: SearchMode = SearchMode.composite, text: str | None = None,
-             read_text: bool = True, **filters: str | None) -> SearchOptions:
+def _options(search_fields: dict[str, Any], crop: str | None = None) -> SearchOptions:
     """Search options from CLI flags; a usage error (exit 2) when one does not validate.
     The CLI runs on the data dir itself, as an operator: it sees unpublished marks."""
     try:
-        return SearchOptions(filters=parse_filters(**filters),
-                             crop=Crop.parse(crop) if crop else None,
-                             rotation_tolerant=rotation_tolerant, mode=mode, text=text,
-                             read_text=read_text, include_unpublished=True)
+        return options_from(search_fields, Crop.parse(crop) if crop else None,
+                            include_unpublished=True)
     except QueryError as exc:
         _err(str(exc))
         raise typer.Exit(2) from exc
 
 
 @app.command()
+@with_search_options
 def search(
     ctx: typer.Context,
     images: Annotated[list[Path] | None, typer.Argument(help="Query images.")] = None,
@@ -72,22 +70,10 @@ def search(
     crop: Annotated[
         str | None, typer.Option("--crop", help="Search with a rectangle x,y,w,h of the image.")
     ] = None,
-    rotation_tolerant: RotationOpt = False,
-    mode: ModeOpt = SearchMode.composite,
-    nice_classes: NiceOpt = None,
-    vienna_codes: ViennaOpt = None,
-    status: StatusOpt = None,
-    filed_from: FiledFromOpt = None,
-    filed_to: FiledToOpt = None,
-    owner: OwnerOpt = None,
-    text: TextOpt = None,
-    read_text: ReadTextOpt = True,
+    search_fields: dict[str, Any] | None = None,
 ) -> None:
     """Find the marks most similar to each query image (or to a mark, --id), best first."""
-    options = _options(nice_classes=nice_classes, vienna_codes=vienna_codes, status=status,
-                       filed_from=filed_from, filed_to=filed_to, owner=owner, crop=crop,
-                       rotation_tolerant=rotation_tolerant, mode=mode, text=text,
-                       read_text=read_text)
+    options = _options(search_fields or {}, crop)
     paths = [str(p) for p in images or []]
     if queries is not None:
         if not queries.is_file():
@@ -153,28 +139,19 @@ def _read(path: str) -> bytes | Exception:
 
 
 @app.command()
+@with_search_options
 def report(
     ctx: typer.Context,
     images: Annotated[list[Path], typer.Argument(help="Query logos (images or zips of them).")],
     out: Annotated[Path, typer.Option("--out", help="Write the PDF report here.")],
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write a CSV here.")] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=50, help="Matches per logo.")] = 5,
-    rotation_tolerant: RotationOpt = False,
-    mode: ModeOpt = SearchMode.composite,
-    nice_classes: NiceOpt = None,
-    vienna_codes: ViennaOpt = None,
-    status: StatusOpt = None,
-    filed_from: FiledFromOpt = None,
-    filed_to: FiledToOpt = None,
-    owner: OwnerOpt = None,
-    text: TextOpt = None,
+    search_fields: dict[str, Any] | None = None,
 ) -> None:
     """Pre-check many logos: their top matches with risk levels, as a PDF (and CSV)."""
     from service.reports.batch import ReportError, read_zip, run_report, write_csv, write_pdf
 
-    options = _options(nice_classes=nice_classes, vienna_codes=vienna_codes, status=status,
-                       filed_from=filed_from, filed_to=filed_to, owner=owner,
-                       rotation_tolerant=rotation_tolerant, mode=mode, text=text)
+    options = _options(search_fields or {})
     queries: list[tuple[str, bytes | Exception]] = []
     for path in images:
         data = _read(str(path))
