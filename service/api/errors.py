@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from index.base import IndexMismatchError
+from service.api.deps import get_metrics
 from service.api.security import RateLimited
 from service.marks.images import ImageError
 from service.marks.metadata import MetadataError
@@ -39,7 +40,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RateLimited)
     async def _limited(request: Request, exc: RateLimited) -> JSONResponse:
-        request.app.state.metrics.rate_limited.labels(exc.kind, exc.role).inc()
+        get_metrics(request).rate_limited.labels(exc.kind, exc.role).inc()
         return JSONResponse({"detail": str(exc)}, status_code=429,
                             headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))})
 

@@ -10,7 +10,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from models.embedder import Embedder
-from service.api import (
+from service.api.deps import AppState, Services
+from service.api.errors import install_error_handlers
+from service.api.observability import Metrics, RequestObserver
+from service.api.routes import (
     explain,
     health,
     keys,
@@ -22,8 +25,6 @@ from service.api import (
     reports,
     search,
 )
-from service.api.errors import install_error_handlers
-from service.api.observability import Metrics, RequestObserver
 from service.ops.reindex_job import ReindexJob
 from service.register import Register
 from service.reports.jobs import ReportJobs
@@ -37,24 +38,28 @@ FORM_OVERHEAD_BYTES = 1024 * 1024  # form fields and multipart framing beside th
 def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
     """Build the app; the model and index load once, in the lifespan."""
     settings = settings or Settings()
+    state = AppState(settings, Metrics(
+        lambda: None if state.services is None else state.services.register))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         register = await run_in_threadpool(Register, settings, embedder)
-        app.state.settings = settings
-        app.state.register = register
-        app.state.reports = ReportJobs(register, settings.resolved_data_dir / "reports")
-        app.state.reindex = ReindexJob(register)
-        app.state.keys = KeyStore(keys_location(settings.resolved_data_dir,
-                                                settings.database_url))
-        app.state.limiter = RateLimiter(settings.rate_limits)
+        services = Services(
+            register=register,
+            reports=ReportJobs(register, settings.resolved_data_dir / "reports"),
+            reindex=ReindexJob(register),
+            keys=KeyStore(keys_location(settings.resolved_data_dir, settings.database_url)),
+            limiter=RateLimiter(settings.rate_limits),
+        )
+        state.services = services
         try:
             yield
         finally:
-            await run_in_threadpool(app.state.reindex.wait)
-            await run_in_threadpool(app.state.reports.close)
+            await run_in_threadpool(services.reindex.wait)
+            await run_in_threadpool(services.reports.close)
             await run_in_threadpool(register.close)
-            app.state.keys.close()
+            services.keys.close()
+            state.services = None
 
     app = FastAPI(
         title="tmsearch",
@@ -65,8 +70,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         # is further held to max_upload_bytes
         max_body_size=settings.max_archive_bytes + FORM_OVERHEAD_BYTES,
     )
-    app.state.metrics = Metrics(lambda: getattr(app.state, "register", None))
-    app.add_middleware(RequestObserver, metrics=app.state.metrics)
+    app.state.tmsearch = state
+    app.add_middleware(RequestObserver, metrics=state.metrics)
     install_error_handlers(app)
     app.include_router(search.router)
     app.include_router(explain.router)

@@ -13,9 +13,8 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from service.api.deps import get_keys, get_limiter, get_settings
 from service.security.access import Role
-from service.security.keys import KeyStore
-from service.security.rate_limit import RateLimiter
 from service.settings import Settings
 
 
@@ -59,8 +58,8 @@ def get_principal(request: Request) -> Principal:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    settings: Settings = request.app.state.settings
-    keys: KeyStore = request.app.state.keys
+    settings = get_settings(request)
+    keys = get_keys(request)
     address = client_address(request, settings)
     header = request.headers.get("authorization")
     if header is None:
@@ -100,7 +99,7 @@ AdminDep = Annotated[Principal, Depends(require_admin)]
 
 def _limit(kind: str):  # type: ignore[no-untyped-def]
     def check(request: Request, principal: PrincipalDep) -> Principal:
-        limiter: RateLimiter = request.app.state.limiter
+        limiter = get_limiter(request)
         wait = limiter.check(principal.caller, principal.role, kind)
         if wait is not None:
             raise RateLimited(wait, kind, principal.role, limiter.per_minute(principal.role, kind))

@@ -133,7 +133,7 @@ def test_a_request_over_the_body_limit_is_refused_before_it_is_read(
 ])
 def test_hostile_zips_are_422(make_client: Callable[..., TestClient], monkeypatch,
                               entries: dict[str, bytes], message: str) -> None:
-    import service.api.reports as reports_api
+    import service.api.routes.reports as reports_api
 
     monkeypatch.setattr(reports_api, "MAX_ZIP_FILES", 2)
     client = make_client()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from service.api.deps import get_metrics, get_settings
 from service.api.security import get_principal, require_examiner
 
 router = APIRouter(tags=["health"])
@@ -16,7 +17,7 @@ router = APIRouter(tags=["health"])
 def metrics(request: Request) -> Response:
     """Request counts and latency per route, rate-limit refusals, refused uploads, marks,
     index size and memory, model version (Prometheus text format)."""
-    if not request.app.state.settings.metrics_public:
+    if not get_settings(request).metrics_public:
         require_examiner(get_principal(request))
-    return Response(generate_latest(request.app.state.metrics.registry),
+    return Response(generate_latest(get_metrics(request).registry),
                     media_type=CONTENT_TYPE_LATEST)

@@ -3,24 +3,16 @@ revoke. The CLI's ``tmsearch keys`` does the same on the data dir."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
+from service.api.deps import KeysDep
 from service.api.schemas import ErrorOut
 from service.api.security import require_admin
 from service.security.access import Role
-from service.security.keys import ApiKey, KeyStore, UnknownKey
+from service.security.keys import ApiKey, UnknownKey
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=[Depends(require_admin)])
-
-
-def get_keys(request: Request) -> KeyStore:
-    return request.app.state.keys
-
-
-KeysDep = Annotated[KeyStore, Depends(get_keys)]
 
 
 class KeyIn(BaseModel):

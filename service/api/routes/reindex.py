@@ -6,23 +6,16 @@ removed; the new index replaces the old one whole when it is complete.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from service.api.deps import ReindexJobDep as JobDep
 from service.api.schemas import ErrorOut
 from service.api.security import require_admin
-from service.ops.reindex_job import ReindexJob
 
 router = APIRouter(prefix="/v1/reindex", tags=["register"], dependencies=[Depends(require_admin)])
-
-
-def get_job(request: Request) -> ReindexJob:
-    return request.app.state.reindex
-
-
-JobDep = Annotated[ReindexJob, Depends(get_job)]
 
 
 class ReindexIn(BaseModel):

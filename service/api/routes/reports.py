@@ -6,29 +6,23 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from service.api.deps import ReportJobsDep as JobsDep
 from service.api.deps import SettingsDep, read_upload
 from service.api.schemas import ErrorOut, SearchResultOut
 from service.api.search_params import form_options
 from service.api.security import PrincipalDep, UploadCaller
 from service.marks.images import ImageTooLarge
 from service.reports.batch import MAX_ZIP_FILES, ReportError, read_zip
-from service.reports.jobs import REPORT_FILES, ReportJob, ReportJobs
+from service.reports.jobs import REPORT_FILES, ReportJob
 from service.search.query import SearchOptions
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 _NOT_FOUND = {404: {"model": ErrorOut, "description": "No such report (or not finished)."}}
-
-
-def get_jobs(request: Request) -> ReportJobs:
-    return request.app.state.reports
-
-
-JobsDep = Annotated[ReportJobs, Depends(get_jobs)]
 
 
 class ReportQueryOut(BaseModel):

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import RegisterDep, SettingsDep, read_upload
+from service.api.deps import MetricsDep, RegisterDep, SettingsDep, read_upload
 from service.api.schemas import ErrorOut, MarkOut, SearchResponse
 from service.api.search_params import query_options
 from service.api.security import AdminDep, PrincipalDep, SearchCaller, upload_limit
@@ -106,6 +106,7 @@ async def get_mark(register: RegisterDep, principal: PrincipalDep, mark_id: str)
 async def add_mark(
     register: RegisterDep,
     settings: SettingsDep,
+    metrics: MetricsDep,
     admin: AdminDep,
     request: Request,
     response: Response,
@@ -120,7 +121,7 @@ async def add_mark(
         data = await read_upload(image, settings)
         record, created = await run_in_threadpool(register.add_mark, data, meta)
     except (ImageError, MetadataError):
-        request.app.state.metrics.ingest_errors.inc()
+        metrics.ingest_errors.inc()
         raise
     response.status_code = 201 if created else 200
     return MarkOut.of(record)
