@@ -37,7 +37,6 @@ from index.flat import FlatEngine
 from index.hnsw import HnswEngine
 from index.ivfpq import IvfPqEngine
 
-INDEX_FILE = "vectors.tmsi"
 EXACT_FILTER_MAX = 4096  # allowed sets up to this size are scored exactly (fast and exact)
 OVERFETCH_MAX = 4096  # excluded sets up to this size are dropped from a deeper search
 _ADD_CHUNK = 65536

@@ -27,7 +27,7 @@ from index.faiss_store import FaissStore
 from scripts.benchmarks import http_load, indexes, ingest, machine, synthetic_register
 from scripts.benchmarks.results import write_results
 from scripts.benchmarks.stats import median
-from service.register import INDEX_FILE
+from service.storage.layout import INDEX_FILE
 
 TARGETS = {
     "ingest_marks_per_s": 200.0,

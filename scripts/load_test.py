@@ -50,8 +50,8 @@ def build_register(data_dir: Path, marks: int) -> list[bytes]:
 
 def stored_images(data_dir: Path, count: int) -> list[bytes]:
     """The stored images of ``count`` marks of an existing register."""
-    from service.register import RECORDS_FILE
     from service.storage.image_store import ImageStore
+    from service.storage.layout import RECORDS_FILE
     from service.storage.records import RecordStore
 
     records, images = RecordStore(data_dir / RECORDS_FILE), ImageStore(data_dir)

@@ -42,16 +42,9 @@ from service.settings import Settings
 from service.storage.data_lock import DataDirBusy, DataDirLock
 from service.storage.image_store import ImageStore
 from service.storage.index_writer import IndexWriter
+from service.storage.layout import DataDir
 from service.storage.records import MarkRecord, RecordStore
 from service.storage.stored_marks import StoredMarks
-
-INDEX_FILE = Path("index") / "vectors.tmsi"
-RECORDS_FILE = "records.sqlite3"
-
-
-def records_location(settings: Settings) -> str | Path:
-    """The register's records: ``TMSEARCH_DATABASE_URL``, or a SQLite file in the data dir."""
-    return settings.database_url or settings.resolved_data_dir / RECORDS_FILE
 
 
 class Register:
@@ -59,7 +52,8 @@ class Register:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.data_dir = settings.resolved_data_dir
+        self.layout = DataDir.of(settings)
+        self.data_dir = self.layout.root
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.lock = DataDirLock(self.data_dir)
         try:
@@ -70,9 +64,9 @@ class Register:
         self.embedder = embedder or Embedder(
             settings.model_path, settings.device, settings.batch_size
         )
-        self.records = RecordStore(records_location(settings), settings.database_migrate)
+        self.records = RecordStore(self.layout.records, settings.database_migrate)
         self.images = ImageStore(self.data_dir)
-        self.index_path = self.data_dir / INDEX_FILE
+        self.index_path = self.layout.index_file
         self.spec = PrepareSpec(
             input_size=self.embedder.config.input_size,
             input_mode=self.embedder.config.input_mode,
@@ -99,8 +93,7 @@ class Register:
             self.index, self.marks, self.embedder, self.spec, settings, self.reader,
             RiskThresholds.for_model(self.embedder.weights_path, self.embedder.version))
         self.maintenance = Maintenance(self.index, self.writer, self.marks, self.embedder,
-                                       settings, self.lock, records_location(settings),
-                                       INDEX_FILE)
+                                       settings, self.lock, self.layout)
         if error is None:
             self.maintenance.reconcile()
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from index.base import IndexInfo
 from index.faiss_store import FaissStore
-from service.register import INDEX_FILE, RECORDS_FILE
+from service.storage.layout import INDEX_FILE, RECORDS_FILE
 
 MIX = 0.6  # a replica takes up to this share of another real mark's vector
 NOISE = 0.1  # and a little isotropic noise

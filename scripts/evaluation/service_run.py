@@ -24,9 +24,10 @@ from tqdm import tqdm
 from models.embedder import Embedder
 from scripts.evaluation.data import Item
 from service.ingest.folder import IngestEvent
-from service.register import RECORDS_FILE, Register
+from service.register import Register
 from service.search.results import Results
 from service.settings import Settings
+from service.storage.layout import RECORDS_FILE
 
 COMPOSITE_PREFIX = "composites/"  # marks added for the composite task, removed after it
 TOP_HITS = 10  # hits per query kept for risk calibration

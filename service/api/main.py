@@ -28,7 +28,7 @@ from service.api.routes import (
 from service.ops.reindex_job import ReindexJob
 from service.register import Register
 from service.reports.jobs import ReportJobs
-from service.security.keys import KeyStore, keys_location
+from service.security.keys import KeyStore
 from service.security.rate_limit import RateLimiter
 from service.settings import Settings
 
@@ -46,9 +46,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         register = await run_in_threadpool(Register, settings, embedder)
         services = Services(
             register=register,
-            reports=ReportJobs(register, settings.resolved_data_dir / "reports"),
+            reports=ReportJobs(register, register.layout.reports),
             reindex=ReindexJob(register),
-            keys=KeyStore(keys_location(settings.resolved_data_dir, settings.database_url)),
+            keys=KeyStore(register.layout.keys),
             limiter=RateLimiter(settings.rate_limits),
         )
         state.services = services

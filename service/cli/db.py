@@ -17,10 +17,10 @@ app.add_typer(db_app, name="db")
 
 
 def _records_url(ctx: typer.Context):  # noqa: ANN202 - sqlalchemy URL, imported lazily
-    from service.register import records_location
     from service.storage.db.engine import database_url
+    from service.storage.layout import DataDir
 
-    return database_url(records_location(ctx.obj.settings))
+    return database_url(DataDir.of(ctx.obj.settings).records)
 
 
 @db_app.command("upgrade")

@@ -20,10 +20,11 @@ app.add_typer(keys_app, name="keys")
 
 
 def _key_store(ctx: typer.Context):  # noqa: ANN202 - KeyStore, imported lazily
-    from service.security.keys import KeyStore, keys_location
+    from service.security.keys import KeyStore
+    from service.storage.layout import DataDir
 
     settings: Settings = ctx.obj.settings
-    return KeyStore(keys_location(settings.resolved_data_dir, settings.database_url))
+    return KeyStore(DataDir.of(settings).keys)
 
 
 @keys_app.command("create")

@@ -102,16 +102,16 @@ def check(
     """Report drift between the records, the stored images and the saved index, changing
     nothing (safe while a server runs; the model is not loaded). Exit 1 if any."""
     from service.ops.consistency import check as check_data_dir
-    from service.register import INDEX_FILE, RECORDS_FILE, records_location
+    from service.storage.layout import DataDir
 
     settings: Settings = ctx.obj.settings
-    data_dir = settings.resolved_data_dir
-    if settings.database_url is None and not (data_dir / RECORDS_FILE).is_file():
-        _err(f"{data_dir} holds no register")
+    layout = DataDir.of(settings)
+    if settings.database_url is None and not layout.records_file.is_file():
+        _err(f"{layout.root} holds no register")
         raise typer.Exit(2)
     _faiss_only(ctx, "check")
     try:
-        report = check_data_dir(data_dir, records_location(settings), INDEX_FILE)
+        report = check_data_dir(layout)
     except Exception as exc:  # noqa: BLE001 - an unreachable database: one clear line
         _err(str(exc))
         raise typer.Exit(1) from exc
@@ -173,12 +173,11 @@ def backup(
     while a server may be running."""
     from service.ops.backup import BackupError
     from service.ops.backup import backup as backup_data_dir
-    from service.register import INDEX_FILE, RECORDS_FILE
+    from service.storage.layout import DataDir
 
     _records_in_data_dir(ctx, "backup")
     try:
-        report = backup_data_dir(ctx.obj.settings.resolved_data_dir, dest, RECORDS_FILE,
-                                 INDEX_FILE)
+        report = backup_data_dir(DataDir.of(ctx.obj.settings), dest)
     except BackupError as exc:
         _err(str(exc))
         raise typer.Exit(1) from exc
@@ -202,8 +201,8 @@ def restore(
     from service.ops.backup import BackupError
     from service.ops.backup import restore as restore_data_dir
     from service.ops.consistency import check as check_data_dir
-    from service.register import INDEX_FILE, records_location
     from service.storage.data_lock import DataDirBusy
+    from service.storage.layout import DataDir
 
     _records_in_data_dir(ctx, "restore")
     data_dir = ctx.obj.settings.resolved_data_dir
@@ -217,7 +216,7 @@ def restore(
     register = _open(ctx)  # reconcile on open
     count = register.records.count()
     register.close()
-    report = check_data_dir(data_dir, records_location(ctx.obj.settings), INDEX_FILE)
+    report = check_data_dir(DataDir.of(ctx.obj.settings))
     typer.echo(f"restored {count} marks into {data_dir}: "
                f"{'consistent' if report.ok else 'drift: run `tmsearch check`'}")
     if not report.ok:

@@ -32,6 +32,7 @@ from index.faiss_store import side_file_names
 from service.security.keys import KEYS_FILE
 from service.storage.data_lock import DataDirLock
 from service.storage.image_store import ImageStore
+from service.storage.layout import INDEX_FILE, RECORDS_FILE, DataDir
 from service.storage.records import RecordStore
 
 MANIFEST = "BACKUP.json"
@@ -55,10 +56,12 @@ class BackupReport:
     missing_images: list[str] = field(default_factory=list)  # gone in the source too
 
 
-def backup(data_dir: Path, dest: Path, records_file: str, index_file: Path) -> BackupReport:
-    """Snapshot ``data_dir`` into ``dest`` (which must not exist, or be empty)."""
+def backup(layout: DataDir, dest: Path) -> BackupReport:
+    """Snapshot the data dir of ``layout`` into ``dest`` (which must not exist, or be
+    empty)."""
     started = time.perf_counter()
-    data_dir, dest = data_dir.resolve(), dest.resolve()
+    records_file, index_file = RECORDS_FILE, INDEX_FILE
+    data_dir, dest = layout.root.resolve(), dest.resolve()
     if not (data_dir / records_file).is_file():
         raise BackupError(f"{data_dir} holds no register (no {records_file})")
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):

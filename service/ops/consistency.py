@@ -18,6 +18,7 @@ from typing import Any
 
 from index.faiss_store import FaissStore
 from service.storage.image_store import ImageStore
+from service.storage.layout import DataDir
 from service.storage.records import RecordStore
 
 SAMPLE = 10  # ids listed per problem; the counts are whole
@@ -55,11 +56,11 @@ class CheckReport:
         }
 
 
-def check(data_dir: Path, location: str | Path, index_file: Path) -> CheckReport:
-    """Compare records, stored files and the saved index of ``data_dir`` (read only).
-    ``location``: where the records are (``service.register.records_location``)."""
+def check(layout: DataDir) -> CheckReport:
+    """Compare records, stored files and the saved index of a data dir (read only)."""
     report = CheckReport()
-    records = RecordStore(location, migrate=False)  # read only
+    data_dir = layout.root
+    records = RecordStore(layout.records, migrate=False)  # read only
     try:
         report.marks = records.count()
         live = set(records.vector_ids())
@@ -69,7 +70,7 @@ def check(data_dir: Path, location: str | Path, index_file: Path) -> CheckReport
     finally:
         records.close()
     report.vectors_expected = len(live)
-    index_path = data_dir / index_file
+    index_path = layout.index_file
     indexed: set[int] = set()
     if index_path.is_file():
         try:

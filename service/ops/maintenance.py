@@ -27,6 +27,7 @@ from service.search.risk import RiskThresholds
 from service.settings import Settings
 from service.storage.data_lock import DataDirLock
 from service.storage.index_writer import IndexWriter
+from service.storage.layout import DataDir
 from service.storage.stored_marks import StoredMarks
 
 
@@ -56,7 +57,7 @@ class Maintenance:
 
     def __init__(self, index: IndexWriter, writer: MarkWriter, marks: StoredMarks,
                  embedder: Embedder, settings: Settings, lock: DataDirLock,
-                 records_location: str | Path, index_file: Path) -> None:
+                 layout: DataDir) -> None:
         self.index = index
         self.writer = writer
         self.marks = marks
@@ -64,9 +65,8 @@ class Maintenance:
         self.embedder = embedder
         self.settings = settings
         self.lock = lock
-        self.data_dir = settings.resolved_data_dir
-        self.records_location = records_location
-        self.index_file = index_file  # relative to the data dir
+        self.layout = layout
+        self.data_dir = layout.root
 
     @staticmethod
     def expected(embedder: Embedder) -> IndexInfo:
@@ -118,7 +118,7 @@ class Maintenance:
             self.index.require_index()
             reconciled = self.reconcile()
             self.index.save()
-            found = check(self.data_dir, self.records_location, self.index_file)
+            found = check(self.layout)
             stored = self.marks.images.files()
             for key in found.orphan_images:
                 for path in stored.get(key, []):

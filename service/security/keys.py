@@ -9,7 +9,7 @@ itself is shown once, when it is made.
 Keys live in ``keys.sqlite3`` beside the records, so a backup carries them and a new
 data dir starts with none; a register whose records are in a database server keeps them
 there (table ``api_keys``, migration 0002), so every node of the service checks the same
-keys (``keys_location``).
+keys (``DataDir.keys``, service/storage/layout.py).
 """
 
 from __future__ import annotations
@@ -47,11 +47,6 @@ CREATE TABLE IF NOT EXISTS api_keys (
 _COLUMNS = "key_id, role, name, created_at, revoked_at"
 
 
-def keys_location(data_dir: Path, database_url: str | None) -> str | Path:
-    """Where a register's keys live: its records' database server, or the data dir."""
-    return database_url or data_dir / KEYS_FILE
-
-
 class UnknownKey(LookupError):
     """No key with that id."""
 
@@ -86,7 +81,7 @@ def _key(row: Any) -> ApiKey:
 
 class KeyStore:
     """The API keys of one register; thread-safe. ``location``: the keys file, or the
-    URL of the register's database server (``keys_location``)."""
+    URL of the register's database server (``DataDir.keys``)."""
 
     def __init__(self, location: str | Path) -> None:
         url = database_url(location)

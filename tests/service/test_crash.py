@@ -15,8 +15,9 @@ from pathlib import Path
 
 from models.embedder import Embedder
 from service.ops.consistency import check
-from service.register import INDEX_FILE, RECORDS_FILE, Register
+from service.register import Register
 from service.settings import Settings
+from service.storage.layout import DataDir
 from tests.imagegen import write_marks
 
 
@@ -106,7 +107,7 @@ def _consistent_after_reopen(settings: Settings, embedder: Embedder, data_dir: P
         assert set(reg.store.ids().tolist()) == set(reg.records.vector_ids())
         reg.repair()  # leftovers of the kill: orphan images, temp files
         count = reg.records.count()
-    report = check(data_dir, data_dir / RECORDS_FILE, INDEX_FILE)
+    report = check(DataDir(data_dir))
     assert report.ok, report.to_dict()
     return count
 

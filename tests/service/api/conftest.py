@@ -16,8 +16,9 @@ from models.embedder import Embedder
 from service.api.main import create_app
 from service.register import Register
 from service.security.access import Role
-from service.security.keys import KeyStore, keys_location
+from service.security.keys import KeyStore
 from service.settings import Settings
+from service.storage.layout import DataDir
 from tests.imagegen import make_mark, to_bytes, write_marks
 
 SEEDS = range(12)
@@ -77,7 +78,7 @@ def make_client(
 
 def new_key(settings: Settings, role: str) -> str:
     """A fresh API key of ``role`` in the data dir of ``settings``."""
-    store = KeyStore(keys_location(settings.resolved_data_dir, settings.database_url))
+    store = KeyStore(DataDir.of(settings).keys)
     try:
         return store.create(Role(role))[1]
     finally:

@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 
 from index.faiss_store import FaissStore
 from models.embedder import Embedder
-from service.register import INDEX_FILE, Register
+from service.register import Register
 from service.settings import Settings
+from service.storage.layout import INDEX_FILE
 from tests.imagegen import write_marks
 
 from .conftest import add_mark, mark_count, png, search, top_ids

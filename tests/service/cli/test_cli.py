@@ -427,7 +427,7 @@ def test_model_mismatch_is_reported_and_reindex_fixes_it(
     cli: Cli, folder: Path, data_dir: Path
 ) -> None:
     from index.faiss_store import FaissStore
-    from service.register import INDEX_FILE
+    from service.storage.layout import INDEX_FILE
 
     cli("ingest", str(folder))
     store = FaissStore.load(data_dir / INDEX_FILE)

@@ -13,15 +13,16 @@ from service.cli import app
 from service.marks.metadata import MarkMetadata
 from service.ops.backup import MANIFEST, BackupError, backup, restore
 from service.ops.consistency import check
-from service.register import INDEX_FILE, RECORDS_FILE, Register
+from service.register import Register
 from service.security.access import Role
 from service.security.keys import KEYS_FILE, KeyStore
 from service.settings import Settings
+from service.storage.layout import RECORDS_FILE, DataDir
 from tests.imagegen import make_mark, to_bytes
 
 
 def _backup(data_dir: Path, dest: Path):  # noqa: ANN202
-    return backup(data_dir, dest, RECORDS_FILE, INDEX_FILE)
+    return backup(DataDir(data_dir), dest)
 
 
 def test_backup_while_writing_is_consistent_and_restores(
@@ -66,7 +67,7 @@ def test_backup_while_writing_is_consistent_and_restores(
             record = reg.get("mark-3")
             data = reg.images.read(record.image_key, record.media_type)
             assert reg.search(data, 1)[0].record.id == "mark-3"
-        assert check(restored, restored / RECORDS_FILE, INDEX_FILE).ok
+        assert check(DataDir(restored)).ok
         carried = KeyStore(restored / KEYS_FILE)
         assert carried.authenticate(key) is not None
         carried.close()

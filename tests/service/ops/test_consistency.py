@@ -11,9 +11,10 @@ import pytest
 from models.embedder import Embedder
 from service.marks.metadata import MarkMetadata
 from service.ops.consistency import check
-from service.register import INDEX_FILE, RECORDS_FILE, Register
+from service.register import Register
 from service.settings import Settings
 from service.storage.data_lock import DataDirBusy
+from service.storage.layout import INDEX_FILE, DataDir
 from tests.imagegen import make_mark, to_bytes
 
 
@@ -24,7 +25,7 @@ def _fill(settings: Settings, embedder: Embedder, n: int = 8) -> None:
 
 
 def _check(settings: Settings):  # noqa: ANN202
-    return check(settings.resolved_data_dir, settings.resolved_data_dir / RECORDS_FILE, INDEX_FILE)
+    return check(DataDir(settings.resolved_data_dir))
 
 
 def test_a_clean_register_checks_consistent(settings: Settings, embedder: Embedder) -> None:

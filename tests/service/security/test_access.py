@@ -13,7 +13,8 @@ from service.marks.metadata import MarkMetadata
 from service.register import Register
 from service.search.query import SearchOptions, parse_filters
 from service.security.access import Role, is_published
-from service.security.keys import KEYS_FILE, KeyStore, UnknownKey, keys_location
+from service.security.keys import KEYS_FILE, KeyStore, UnknownKey
+from service.storage.layout import DataDir
 from service.storage.stored_marks import MarkNotFound
 from tests.imagegen import make_mark, to_bytes
 
@@ -56,7 +57,7 @@ def test_keys_in_the_database_server_are_shared_by_every_node(
     assert made.exit_code == 0, made.output
     key = made.output.strip().splitlines()[-1]
     assert not (tmp_path / "node-a" / KEYS_FILE).exists()
-    node_b, node_c = (KeyStore(keys_location(tmp_path / n, postgres_url)) for n in "bc")
+    node_b, node_c = (KeyStore(DataDir(tmp_path / n, postgres_url).keys) for n in "bc")
     found = node_b.authenticate(key)
     assert found is not None and found.role is Role.examiner
     node_c.revoke(found.key_id)
