@@ -23,17 +23,9 @@ one the risk levels are calibrated on is the score made here. In order:
    a disc that matches every disc does not.
 3. **Shape score.** A mark's evidence is its best over rows and vectors, clipped to
    [0, 1]: the shape score.
-4. **Agreement of the wholes** (the second stage). The first stage takes, for each
-   mark, its best evidence over rows and vectors, which forgets how well the rest of the
-   two marks agree. For the marks that can still reach the top ``k``, the whole query's
-   orientation descriptor is compared with the mark's whole vector (from the hits, or
-   the stored vector when the hit lists did not reach it), and the shape score closes
-   ``AGREEMENT_WEIGHT`` of its distance to 1 by that agreement's evidence
-   (``with_agreement``): it only raises, so an identical figure inside a composite keeps
-   its score, and near-identical redraws come before marks that share one strong part.
-5. **Colour** weighs in as the search mode says (``COLOUR_WEIGHT``; colour-blind in
+4. **Colour** weighs in as the search mode says (``COLOUR_WEIGHT``; colour-blind in
    ``shape`` mode).
-6. **Words.** When both marks have words and they are alike (similarity ``s`` >=
+5. **Words.** When both marks have words and they are alike (similarity ``s`` >=
    ``MIN_WORDS_SIMILARITY``), the score becomes ``1 - (1 - score) * (1 - WORDS_WEIGHT *
    s)``: words add to the shape, never lower it, and identical words alone score
    ``WORDS_WEIGHT``, so a word-only match cannot outrank a near-identical device.
@@ -45,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.signals import ORIENTATION, Signal, VectorLayout
+from models.signals import Signal, VectorLayout
 from service.marks.colour import SearchMode
 
 #: evidence a match on a mark's figure component has less than one on a whole mark
@@ -56,8 +48,6 @@ CROWDING_K = 10
 CROWDING_FLOOR = 0.8
 #: evidence a turned descriptor row (rotation, mirror) has less than the query as drawn
 TURN_PENALTY = 0.13
-#: share of the distance to 1 the agreement of the two whole marks closes (second stage)
-AGREEMENT_WEIGHT = 0.3
 #: share of the shape score the colour signature takes, per mode
 COLOUR_WEIGHT = {SearchMode.shape: 0.0, SearchMode.colour: 0.5, SearchMode.composite: 0.15}
 #: the score identical words give on their own (and how much alike words add)
@@ -134,27 +124,6 @@ def row_evidence(row: QueryRow, scores: np.ndarray, on_component: np.ndarray) ->
 def shape_score(evidence: float) -> float:
     """A mark's best evidence -> its shape score in [0, 1]."""
     return float(min(max(evidence, 0.0), 1.0))
-
-
-def agreement_row(rows: list[QueryRow], whole: list[bool]) -> int | None:
-    """The row of the whole query (as drawn) on the orientation descriptor: the one the
-    second stage compares whole marks with; None when the layout has no descriptor."""
-    return next((r for r, row in enumerate(rows) if whole[row.view] and not row.turned
-                 and row.signal.name == ORIENTATION), None)
-
-
-def with_agreement(shape: float, agreement: float) -> float:
-    """The shape score raised by the evidence that the two whole marks agree (in [0, 1]:
-    never lowered, 1 stays 1)."""
-    return shape + AGREEMENT_WEIGHT * (1.0 - shape) * min(max(agreement, 0.0), 1.0)
-
-
-def may_reach(score: float, shape: float, kth_best: float) -> bool:
-    """Whether a mark scoring ``score`` (shape ``shape``) before the second stage can
-    reach a top whose ``k``-th best scored ``kth_best`` before it: the stage adds at most
-    ``AGREEMENT_WEIGHT * (1 - shape)`` to the shape, and colour and words pass on no
-    more than that to the score."""
-    return score + AGREEMENT_WEIGHT * (1.0 - shape) >= kth_best
 
 
 def with_colour(shape: float, colour: float | None, mode: SearchMode) -> float:

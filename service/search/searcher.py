@@ -4,8 +4,7 @@
 here): the query image becomes views and index rows (service/marks/pipeline.py,
 service/search/ranking.py ``query_rows``), one index search finds the candidates
 (service/search/candidates.py), and the ranking makes one score a mark
-(service/search/ranking.py): the first stage's best evidence, the agreement of the
-wholes, colour and words.
+(service/search/ranking.py): the best evidence, colour and words.
 """
 
 from __future__ import annotations
@@ -37,12 +36,9 @@ from service.search.query import QueryError, SearchOptions
 from service.search.ranking import (
     MIN_WORDS_SIMILARITY,
     QueryRow,
-    agreement_row,
     final_score,
-    may_reach,
     query_rows,
     shape_score,
-    with_agreement,
 )
 from service.search.results import Results, SearchResult, WordsMatch
 from service.search.risk import RiskThresholds
@@ -206,8 +202,7 @@ class Searcher:
     def _rank(self, query: PreparedQuery, lo: int, meta: list[QueryRow], matrix: np.ndarray,
               hits: SearchHits, records: dict[int, MarkRecord], k: int,
               options: SearchOptions, scope: Scope) -> Results:
-        """One query's results: the first stage's best evidence per mark, the agreement
-        of the wholes for the marks that may reach ``k``, then colour and words."""
+        """One query's results: each mark's best evidence, then colour and words."""
         whole = [view.part is None for view in query.views]
         rows = row_evidences(hits, lo, meta, whole, records)
         best = best_per_mark(hits, lo, meta, rows, options)
@@ -216,7 +211,7 @@ class Searcher:
             add_word_candidates(best, records, words, matrix[lo:lo + len(meta)], meta,
                                 rows.penalties, self.index.store, self.marks.records, scope,
                                 options)
-        first: list[tuple[float, float, float | None, WordsMatch | None, int, int]] = []
+        ranked = []
         for evidence, v, view in best.values():
             record = records[v]
             shape = shape_score(evidence)
@@ -228,24 +223,8 @@ class Searcher:
                 similarity = text_similarity(words, normalise_text(record.text))
                 if similarity >= MIN_WORDS_SIMILARITY:
                     matched = WordsMatch(words, record.text, similarity)
-            score = final_score(shape, colour, _similarity(matched), options.mode)
-            first.append((score, shape, colour, matched, v, view))
-        # the second stage: the agreement of the wholes, for the marks that may reach k
-        agree = agreement_row(meta, whole)
-        kth = sorted((f[0] for f in first), reverse=True)[k - 1] if len(first) >= k else 0.0
-        found = ({} if agree is None else
-                 {int(v): float(e) for v, e in zip(hits.ids[lo + agree],
-                                                   rows.evidences[agree], strict=True)})
-        ranked = []
-        for score, shape, colour, matched, v, view in first:
-            record = records[v]
-            if agree is not None and may_reach(score, shape, kth):
-                agreement = found.get(record.vector_id)
-                if agreement is None:
-                    agreement = self._whole_evidence(matrix[lo + agree], meta[agree],
-                                                     record.vector_id)
-                shape = with_agreement(shape, agreement)
-                score = final_score(shape, colour, _similarity(matched), options.mode)
+            score = final_score(shape, colour, None if matched is None else matched.similarity,
+                                options.mode)
             ranked.append(SearchResult(record, score, record.component(v),
                                        query.views[view].part, shape,
                                        self.risk.level(score), matched))
@@ -253,18 +232,7 @@ class Searcher:
         results.query_text = words
         return results
 
-    def _whole_evidence(self, row: np.ndarray, meta: QueryRow, vector_id: int) -> float:
-        """Evidence of one query row on a mark's stored whole vector (0 when the vector is
-        not in this index, e.g. while it is being rebuilt)."""
-        try:
-            vector = self.index.store.reconstruct(vector_id)
-        except Exception:  # noqa: BLE001 - any store: a missing vector is no agreement
-            return 0.0
-        return float(meta.signal.evidence(np.array([float(row @ vector)]))[0])
 
-
-def _similarity(matched: WordsMatch | None) -> float | None:
-    return None if matched is None else matched.similarity
 
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFont
 
 from models.descriptor import REFRAMES
@@ -18,20 +16,15 @@ from service.marks.metadata import MarkMetadata
 from service.register import Register
 from service.search.query import SearchOptions
 from service.search.ranking import (
-    AGREEMENT_WEIGHT,
     COLOUR_WEIGHT,
     CROWDING_FLOOR,
     TURN_PENALTY,
     WORDS_WEIGHT,
     QueryRow,
-    agreement_row,
     crowding_penalties,
-    final_score,
-    may_reach,
     query_rows,
     row_evidence,
     shape_score,
-    with_agreement,
     with_colour,
     with_words,
 )
@@ -107,39 +100,6 @@ def test_query_rows_per_signal_and_turns(embedder: Embedder) -> None:
     assert all(m.turned for m in cut_meta[len(meta):])
 
 
-def test_the_agreement_of_the_wholes_only_raises_and_keeps_the_scale() -> None:
-    assert with_agreement(0.6, 0.0) == 0.6  # no agreement, no change
-    assert with_agreement(0.6, 1.0) == pytest.approx(0.6 + AGREEMENT_WEIGHT * 0.4)
-    assert with_agreement(0.6, 1.0) > with_agreement(0.6, 0.5) > 0.6
-    assert with_agreement(1.0, 0.3) == 1.0 and with_agreement(0.0, 0.0) == 0.0
-    assert with_agreement(0.5, 7.0) == with_agreement(0.5, 1.0)  # evidence is clipped
-    assert with_agreement(0.5, -2.0) == 0.5
-
-
-unit = st.floats(0.0, 1.0)
-
-
-@given(shape=unit, agreement=st.floats(-1.0, 2.0), colour=st.none() | unit,
-       words=st.none() | st.floats(0.5, 1.0), mode=st.sampled_from(list(SearchMode)))
-def test_the_second_stage_adds_no_more_than_its_bound(shape: float, agreement: float,
-                                                      colour: float | None,
-                                                      words: float | None,
-                                                      mode: SearchMode) -> None:
-    """What lets the register skip the marks that cannot reach the top k."""
-    before = final_score(shape, colour, words, mode)
-    after = final_score(with_agreement(shape, agreement), colour, words, mode)
-    assert before - 1e-9 <= after <= 1.0 + 1e-9
-    assert after <= before + AGREEMENT_WEIGHT * (1.0 - shape) + 1e-9
-    assert may_reach(before, shape, after - 1e-9)
-
-
-def test_the_agreement_row_is_the_whole_query_as_drawn_on_the_descriptor() -> None:
-    rows = [QueryRow(0, EMB), QueryRow(1, EMB), QueryRow(0, HOG, TURN_PENALTY),
-            QueryRow(1, HOG), QueryRow(0, HOG)]
-    assert agreement_row(rows, [True, False]) == 4  # not the part's, not a turned one
-    assert agreement_row(rows[:2], [True, False]) is None  # no descriptor: no second stage
-
-
 # -- in a register -------------------------------------------------------------------
 
 def _device(seed: int) -> Image.Image:
@@ -191,36 +151,9 @@ def test_exact_copy_ranks_above_a_merely_similar_mark(calibrated: Register) -> N
     assert results[0].score > results[1].score
 
 
-def test_the_second_stage_ranks_the_whole_that_agrees_first(calibrated: Register,
-                                                           monkeypatch: pytest.MonkeyPatch
-                                                           ) -> None:
-    """A redrawn copy of the whole and a mark that shares only the query's figure: the
-    copy's whole agrees with the query's, the other's less, and the stage says so."""
-    query = _with_word(_device(21), "Talvero")
-    redrawn = query.resize((query.width * 9 // 10, query.height * 9 // 10))
-    calibrated.add_mark(to_bytes(redrawn), MarkMetadata(id="redrawn"))
-    calibrated.add_mark(to_bytes(_with_word(_device(21), "Quibbly Gorsenth")),
-                        MarkMetadata(id="shares-the-figure"))
-    data = to_bytes(query)
-    options = SearchOptions(read_text=False)
-    staged = {r.record.id: r for r in calibrated.search(data, k=8, options=options)}
-    monkeypatch.setattr("service.search.searcher.with_agreement", lambda shape, _: shape)
-    first = {r.record.id: r for r in calibrated.search(data, k=8, options=options)}
-    assert all(staged[m].score >= first[m].score - 1e-9 for m in first)  # it only raises
-
-    def agreement(mark: str) -> float:  # the evidence the stage found for the two wholes
-        shape = first[mark].shape_score
-        return (staged[mark].shape_score - shape) / (AGREEMENT_WEIGHT * (1.0 - shape))
-
-    assert agreement("redrawn") > agreement("shares-the-figure") + 0.2
-    assert agreement("redrawn") > 0.8
-    assert staged["redrawn"].score > staged["shares-the-figure"].score
-
-
-def test_the_second_stage_gives_the_same_score_at_any_k(calibrated: Register) -> None:
-    """A mark's agreement is exact (from the hits, or its stored vector when the hit
-    lists of a small k did not reach it), so a card at k = 1 and the explanation, which
-    searches at the largest k, show one number."""
+def test_a_mark_scores_the_same_at_any_k(calibrated: Register) -> None:
+    """A card at k = 1 and the explanation, which searches at the largest k, show one
+    number for the same pair."""
     query = to_bytes(_with_word(_device(3), "Mendarix"))
     wide = calibrated.search(query, k=25)
     for result in wide[:4]:
