@@ -61,7 +61,7 @@ def test_walk_of_a_huge_folder_streams_in_constant_memory(tmp_path: Path) -> Non
     _touch_many(tmp_path / "big", 60_000)
     done = subprocess.run([sys.executable, "-c", _MEASURE_WALK, str(tmp_path)],
                           capture_output=True, text=True, timeout=300,
-                          cwd=Path(__file__).resolve().parents[2], check=True)
+                          cwd=Path(__file__).resolve().parents[3], check=True)
     measured = json.loads(done.stdout)
     first_suffix, seen = measured["suffix"], measured["seen"]
     after_first, walk_peak = measured["after_first"], measured["walk_peak"]
