@@ -29,7 +29,8 @@ from scripts.benchmarks.stats import percentiles_ms
 from scripts.postgres_server import create_database, postgres_server
 from service.marks.metadata import MarkMetadata
 from service.search.query import parse_filters
-from service.storage.records import NewImage, RecordStore
+from service.storage.mark_record import NewImage
+from service.storage.records import RecordStore
 
 WORDS = ["zenith", "korvex", "boltra", "miralo", "quande", "teplix", "acme", "globex"]
 

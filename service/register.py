@@ -43,7 +43,8 @@ from service.storage.data_lock import DataDirBusy, DataDirLock
 from service.storage.image_store import ImageStore
 from service.storage.index_writer import IndexWriter
 from service.storage.layout import DataDir
-from service.storage.records import MarkRecord, RecordStore
+from service.storage.mark_record import MarkRecord
+from service.storage.records import RecordStore
 from service.storage.stored_marks import StoredMarks
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from service.search.query import SearchOptions
 from service.search.results import SearchResult
-from service.storage.records import MarkRecord
+from service.storage.mark_record import MarkRecord
 
 
 def mark_url(mark_id: str, suffix: str = "") -> str:

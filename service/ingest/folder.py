@@ -33,7 +33,8 @@ from service.marks.pipeline import (
     worker_pool,
 )
 from service.settings import Settings
-from service.storage.records import MarkRecord, RecordStore
+from service.storage.mark_record import MarkRecord
+from service.storage.records import RecordStore
 
 
 @dataclass

@@ -27,7 +27,8 @@ from service.marks.metadata import MarkMetadata, MetadataError
 from service.marks.pipeline import PreparedImage, PrepareSpec, embed_prepared_images, prepare_bytes
 from service.storage.image_store import ImageStore
 from service.storage.index_writer import IndexWriter
-from service.storage.records import MarkRecord, NewImage, RecordStore
+from service.storage.mark_record import MarkRecord, NewImage
+from service.storage.records import RecordStore
 
 #: one mark to write: its id, metadata, prepared image (None: metadata only) and source
 WriteItem = tuple[str, MarkMetadata, PreparedImage | None, str | None]

@@ -20,7 +20,8 @@ from service.search.ranking import (
     row_evidence,
 )
 from service.search.text_match import text_similarity
-from service.storage.records import MarkRecord, RecordStore
+from service.storage.mark_record import MarkRecord
+from service.storage.records import RecordStore
 from service.storage.vector_fields import filter_expression
 
 #: a mark's best evidence, the vector it was found on and the query view that found it

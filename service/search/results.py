@@ -7,7 +7,7 @@ from typing import Any
 
 from service.marks.components import Component
 from service.search.risk import RiskLevel
-from service.storage.records import ComponentRecord, MarkRecord
+from service.storage.mark_record import ComponentRecord, MarkRecord
 
 
 @dataclass(frozen=True)

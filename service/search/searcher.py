@@ -44,7 +44,7 @@ from service.search.results import Results, SearchResult, WordsMatch
 from service.search.risk import RiskThresholds
 from service.search.text_match import normalise_text, text_similarity
 from service.settings import Settings
-from service.storage.records import MarkRecord
+from service.storage.mark_record import MarkRecord
 from service.storage.stored_marks import StoredMarks
 
 #: index hits fetched per wanted mark: a mark has up to 1 + MAX_FIGURES vectors

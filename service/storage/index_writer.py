@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from index.base import IndexMismatchError, VectorStore
-from service.storage.records import MarkRecord, RecordStore
+from service.storage.mark_record import MarkRecord
+from service.storage.records import RecordStore
 from service.storage.vector_fields import vector_fields
 
 #: (operation, ids, vectors) applied while a re-index runs

@@ -13,7 +13,6 @@ import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,12 @@ from sqlalchemy.exc import OperationalError
 from service.marks.metadata import MarkMetadata
 from service.search.query import SearchFilters
 from service.search.text_match import normalise_text, trigram_terms
-from service.security.access import is_published, published_sql
-from service.storage.db.dialect import Dialect, bind_values, delete_in, dialect_for
+from service.security.access import published_sql
+from service.storage.db.dialect import bind_values, delete_in, dialect_for
 from service.storage.db.engine import SQLITE_BEGIN, create_records_engine, database_url, redacted
 from service.storage.db.migrate import ensure_schema
+from service.storage.mark_record import ComponentRecord, MarkRecord, NewImage
+from service.storage.record_filters import filter_sql
 
 _COLUMNS = (
     "id, vector_id, name, owner, application_number, registration_number, nice_classes, "
@@ -37,109 +38,12 @@ _COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class ComponentRecord:
-    """A component of a composite mark (service/marks/components.py) with its own vector."""
-
-    vector_id: int
-    kind: str
-    box: tuple[int, int, int, int]  # x, y, w, h in the stored image's pixels
-
-
-@dataclass
-class MarkRecord:
-    """A stored mark: its metadata, where its image is, and its vector ids (the whole
-    mark's, and one per component of a composite mark)."""
-
-    id: str
-    vector_id: int
-    content_hash: str
-    image_key: str
-    media_type: str
-    name: str | None = None
-    owner: str | None = None
-    application_number: str | None = None
-    registration_number: str | None = None
-    nice_classes: list[int] = field(default_factory=list)
-    vienna_codes: list[str] = field(default_factory=list)
-    status: str | None = None
-    filing_date: str | None = None
-    source: str | None = None
-    created_at: str = ""
-    updated_at: str = ""
-    components: list[ComponentRecord] = field(default_factory=list)
-    colour: np.ndarray | None = field(default=None, repr=False)  # service/marks/colour.py
-    text: str | None = None  # the verbal element as read by OCR (service/marks/ocr.py)
-
-    @property
-    def published(self) -> bool:
-        return is_published(self.status)
-
-    def all_vector_ids(self) -> list[int]:
-        return [self.vector_id, *(c.vector_id for c in self.components)]
-
-    def component(self, vector_id: int) -> ComponentRecord | None:
-        """The component a vector id belongs to; None for the whole mark."""
-        return next((c for c in self.components if c.vector_id == vector_id), None)
-
-    def metadata(self) -> MarkMetadata:
-        return MarkMetadata(
-            id=self.id,
-            name=self.name,
-            owner=self.owner,
-            application_number=self.application_number,
-            registration_number=self.registration_number,
-            nice_classes=self.nice_classes,
-            vienna_codes=self.vienna_codes,
-            status=self.status,
-            filing_date=self.filing_date,
-        )
-
-
-@dataclass(frozen=True)
-class NewImage:
-    """The image side of an upsert: content identity and where the bytes were stored."""
-
-    content_hash: str
-    image_key: str
-    media_type: str
-    components: tuple[tuple[str, tuple[int, int, int, int]], ...] = ()  # (kind, box)
-    colour: np.ndarray | None = None
-    text: str | None = None
-
-
 class RecordStoreUnavailable(RuntimeError):
     """The records database cannot be reached (a server down, a wrong password)."""
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _filter_sql(filters: SearchFilters, sql: Dialect, include_unpublished: bool = True
-                ) -> tuple[str, dict[str, Any]]:
-    """A WHERE clause and its parameters for ``filters``; values are always bound."""
-    clauses: list[str] = ["TRUE" if include_unpublished else published_sql()]
-    params: dict[str, Any] = {}
-    if filters.nice_classes:
-        listed = bind_values(params, [sql.json_scalar(c) for c in filters.nice_classes])
-        clauses.append(sql.json_element_exists("marks.nice_classes", f"value IN ({listed})"))
-    if filters.vienna_codes:
-        any_of = []
-        for prefix in filters.vienna_codes:  # the code itself, or one below it
-            code, length, below = (bind_values(params, [v]) for v in (prefix, len(prefix) + 1,
-                                                                 prefix + "."))
-            any_of.append(f"(value = {code} OR substr(value, 1, {length}) = {below})")
-        clauses.append(sql.json_element_exists("marks.vienna_codes", " OR ".join(any_of)))
-    if filters.status:
-        clauses.append(f"status IN ({bind_values(params, [s.value for s in filters.status])})")
-    if filters.filed_from:
-        clauses.append(f"filing_date >= {bind_values(params, [filters.filed_from.isoformat()])}")
-    if filters.filed_to:
-        clauses.append(f"filing_date <= {bind_values(params, [filters.filed_to.isoformat()])}")
-    if filters.owner:
-        clauses.append(sql.contains("owner", bind_values(params, [filters.owner])))
-    return " AND ".join(clauses), params
 
 
 def _row_to_record(row: Any) -> MarkRecord:
@@ -317,7 +221,7 @@ class RecordStore:
                             mark_ids: Sequence[str] | None = None) -> list[int]:
         """Vector ids of the marks that pass ``filters`` (semantics: service/search/query.py),
         among ``mark_ids`` when given."""
-        where, params = _filter_sql(filters, self.sql, include_unpublished)
+        where, params = filter_sql(filters, self.sql, include_unpublished)
         if mark_ids is not None:
             if not mark_ids:
                 return []

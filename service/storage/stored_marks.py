@@ -11,7 +11,8 @@ from service.marks.components import Component
 from service.marks.images import ImageLimits, decode_image
 from service.marks.pipeline import PrepareSpec, component_inputs
 from service.storage.image_store import ImageStore
-from service.storage.records import MarkRecord, RecordStore
+from service.storage.mark_record import MarkRecord
+from service.storage.records import RecordStore
 
 
 class MarkNotFound(KeyError):

@@ -18,7 +18,7 @@ from typing import Any
 
 from service.search.query import SearchFilters
 from service.security.access import UNPUBLISHED_STATUSES
-from service.storage.records import MarkRecord
+from service.storage.mark_record import MarkRecord
 
 NO_DATE = ""  # what a mark without a filing date stores (never in a date range)
 

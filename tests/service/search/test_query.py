@@ -11,7 +11,8 @@ from PIL import Image
 
 from service.marks.metadata import MarkMetadata, MarkStatus
 from service.search.query import Crop, QueryError, dihedral_views, parse_filters, vienna_matches
-from service.storage.records import NewImage, RecordStore
+from service.storage.mark_record import NewImage
+from service.storage.records import RecordStore
 
 
 def test_filters_parse_comma_lists_and_dates() -> None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from service.marks.metadata import MarkMetadata
-from service.storage.records import NewImage, RecordStore
+from service.storage.mark_record import NewImage
+from service.storage.records import RecordStore
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -21,7 +21,8 @@ from service.storage.db.migrate import (
     current_revision,
     upgrade_sql,
 )
-from service.storage.records import NewImage, RecordStore
+from service.storage.mark_record import NewImage
+from service.storage.records import RecordStore
 
 TABLES = {"marks", "components", "meta", "mark_words", "api_keys", "alembic_version"}
 
@@ -61,7 +62,8 @@ def test_sqlite_and_postgresql_get_the_same_schema(tmp_path: Path, postgres_url:
 OPEN_AND_ADD = """
 import sys, time
 from service.marks.metadata import MarkMetadata
-from service.storage.records import NewImage, RecordStore
+from service.storage.mark_record import NewImage
+from service.storage.records import RecordStore
 time.sleep(max(0.0, float(sys.argv[3]) - time.time()))  # all open at the same moment
 store = RecordStore(sys.argv[1])
 store.upsert([(sys.argv[2], MarkMetadata(), NewImage("h", sys.argv[2], "image/png"), None)])
