@@ -16,12 +16,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from PIL import Image
 
 from service.marks.images import ImageError, ImageLimits, decode_image
 from service.search.query import SearchOptions
+
+if TYPE_CHECKING:  # types only: the register (and torch) load where a report runs
+    from service.register import Register
+    from service.search.results import SearchResult
 
 #: bounds on a zip of query logos (an upload from the public)
 MAX_ZIP_FILES = 200
@@ -41,7 +45,7 @@ class ReportQuery:
 
     name: str
     image: bytes | None = None  # the query as uploaded, for the PDF's thumbnail
-    results: list[Any] = field(default_factory=list)  # service.register.SearchResult
+    results: list[SearchResult] = field(default_factory=list)
     error: str | None = None
 
 
@@ -96,7 +100,7 @@ def read_zip(data: bytes, max_files: int = MAX_ZIP_FILES,
 
 
 def run_report(
-    register: Any,  # service.register.Register (not imported: keeps this module light)
+    register: Register,
     queries: Iterable[tuple[str, bytes | Exception]],
     k: int,
     options: SearchOptions,

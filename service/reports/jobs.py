@@ -14,10 +14,13 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from service.reports.batch import Report, run_report, write_csv, write_pdf
 from service.search.query import SearchOptions
+
+if TYPE_CHECKING:  # types only: the register is opened by the app's lifespan
+    from service.register import Register
 
 REPORT_FILES = {"csv": ("report.csv", "text/csv"), "pdf": ("report.pdf", "application/pdf")}
 
@@ -36,7 +39,7 @@ class ReportJob:
 class ReportJobs:
     """Submitted reports, by id; owned by the app (one per process)."""
 
-    def __init__(self, register: Any, folder: Path, keep: int = 50) -> None:
+    def __init__(self, register: Register, folder: Path, keep: int = 50) -> None:
         self.register = register
         self.folder = folder
         self.keep = keep
