@@ -87,7 +87,7 @@ class Register:
         self.index = IndexWriter(store, self.index_path, self.records,
                                  settings.index_save_every, error)
         self.writer = MarkWriter(self.index, self.records, self.images, self.embedder,
-                                 self.spec)
+                                 self.spec, self.reader)
         self.folders = FolderIngest(self.writer, self.records, self.embedder, self.spec,
                                     settings)
         self.searcher = Searcher(

@@ -24,6 +24,7 @@ import numpy as np
 
 from models.embedder import Embedder
 from service.marks.metadata import MarkMetadata, MetadataError
+from service.marks.ocr import TextReader
 from service.marks.pipeline import PreparedImage, PrepareSpec, embed_prepared_images, prepare_bytes
 from service.storage.image_store import ImageStore
 from service.storage.index_writer import IndexWriter
@@ -38,7 +39,9 @@ class MarkWriter:
     """Adds, replaces and removes marks, in the write order above."""
 
     def __init__(self, index: IndexWriter, records: RecordStore, images: ImageStore,
-                 embedder: Embedder, spec: PrepareSpec) -> None:
+                 embedder: Embedder, spec: PrepareSpec, reader: TextReader | None = None
+                 ) -> None:
+        self.reader = reader  # words of a single upload: the register's OCR, not a second
         self.index = index
         self.records = records
         self.images = images
@@ -54,7 +57,7 @@ class MarkWriter:
         mark_id = mark_id or metadata.id
         if not mark_id:
             raise MetadataError("a mark needs an id")
-        prepared = prepare_bytes(data, self.spec)
+        prepared = prepare_bytes(data, self.spec, reader=self.reader)
         with self.index.lock:
             self.index.require_index()
             ((record, replaced),) = self.write_batch([(mark_id, metadata, prepared, source)])

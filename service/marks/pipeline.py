@@ -113,8 +113,11 @@ class FileOutcome:
     error: str | None = None
 
 
-def prepare_bytes(data: bytes, spec: PrepareSpec, digest: str | None = None) -> PreparedImage:
-    """Decode untrusted bytes and derive everything the register stores for them."""
+def prepare_bytes(data: bytes, spec: PrepareSpec, digest: str | None = None,
+                  reader: TextReader | None = None) -> PreparedImage:
+    """Decode untrusted bytes and derive everything the register stores for them. Words
+    are read with ``reader`` (the register's own, in its process), else with the worker
+    process's reader."""
     decoded = decode_image(data, spec.limits)
     parts = split_components(decoded.image)
     square, ground = canonical_square(decoded.image)
@@ -126,7 +129,8 @@ def prepare_bytes(data: bytes, spec: PrepareSpec, digest: str | None = None) -> 
         model_input=prepare_square(square, ground, spec.input_size, spec.input_mode),
         components=component_inputs(decoded.image, spec, searchable(parts)),
         colour=square_colour_signature(square),
-        text=process_reader().read_mark(decoded.image, parts) if spec.read_text else "",
+        text=(reader or process_reader()).read_mark(decoded.image, parts)
+        if spec.read_text else "",
     )
 
 

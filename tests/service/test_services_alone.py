@@ -4,7 +4,7 @@ Register, it does its job (the facade only wires them)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +61,22 @@ def test_the_writer_alone_writes_records_then_vectors_and_removes(parts: Parts) 
     assert parts.writer.remove(["m-3", "nothing"]) == ["m-3"]
     assert len(parts.index.store) == 0 and parts.records.get("m-3") is None
     assert parts.index.path.is_file() and parts.index.dirty == 0  # a removal saves
+
+
+def test_an_upload_is_read_by_the_writer_s_own_reader(tmp_path: Path, parts: Parts,
+                                                     embedder: Embedder) -> None:
+    """A single upload's words are read by the reader the writer was given (the
+    register's), not by a second OCR engine loaded for the process."""
+
+    class Reader:
+        def read_mark(self, image: object, parts: object) -> str:
+            return "ACME"
+
+    spec = replace(parts.writer.spec, read_text=True)
+    writer = MarkWriter(parts.index, parts.records, parts.writer.images, embedder, spec,
+                        Reader())  # type: ignore[arg-type]
+    record, _ = writer.add_mark(to_bytes(make_mark(8)), MarkMetadata(id="m-8"))
+    assert record.text == "ACME" and parts.records.get("m-8").text == "ACME"
 
 
 def test_the_searcher_alone_finds_what_the_writer_wrote(parts: Parts) -> None:
