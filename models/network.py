@@ -82,6 +82,12 @@ class GeM(nn.Module):
 LITE_ARCHS = ("efficientnet_lite0",)
 
 
+def fold_stem(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
+    """An RGB stem's weights for ``in_channels`` inputs: summed over RGB (a grey image
+    answers as it did in RGB), shared out over the new channels."""
+    return weight.sum(1, keepdim=True).repeat(1, in_channels, 1, 1) / in_channels
+
+
 class LiteFeatures(nn.Module):
     """EfficientNet-Lite's convolutional features (the ``efficientnet-lite-pytorch``
     package; no classifier), its stem taking ``in_channels``.
@@ -102,9 +108,7 @@ class LiteFeatures(nn.Module):
         del self.model._fc  # unused: features only
         stem = self.model._conv_stem
         if in_channels != stem.in_channels:
-            with torch.no_grad():
-                weight = stem.weight.sum(1, keepdim=True).repeat(1, in_channels, 1, 1)
-            stem.weight = nn.Parameter(weight / in_channels)
+            stem.weight = nn.Parameter(fold_stem(stem.weight.detach(), in_channels))
             stem.in_channels = in_channels
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -112,13 +116,19 @@ class LiteFeatures(nn.Module):
 
 
 def _trunk(arch: str, in_channels: int) -> tuple[nn.Module, int]:
+    """The backbone without its classifier, taking ``in_channels``, and the channels of
+    its feature map."""
+    trunk = (LiteFeatures(arch, in_channels) if arch in LITE_ARCHS
+             else _torchvision_trunk(arch, in_channels))
+    with torch.no_grad():
+        channels = trunk(torch.zeros(1, in_channels, 64, 64)).shape[1]
+    return trunk, int(channels)
+
+
+def _torchvision_trunk(arch: str, in_channels: int) -> nn.Module:
     """A torchvision model without its classifier, its first conv taking ``in_channels``."""
-    if arch in LITE_ARCHS:
-        trunk: nn.Module = LiteFeatures(arch, in_channels)
-        with torch.no_grad():
-            channels = trunk(torch.zeros(1, in_channels, 64, 64)).shape[1]
-        return trunk, int(channels)
     model = getattr(tvm, arch)(weights=None)
+    trunk: nn.Module
     if arch.startswith(("mobilenet", "efficientnet", "regnet")) and hasattr(model, "features"):
         trunk = model.features
     elif arch.startswith(("resnet", "resnext", "wide_resnet")):
@@ -136,9 +146,7 @@ def _trunk(arch: str, in_channels: int) -> tuple[nn.Module, int]:
             bias=first.bias is not None,
         )
         _replace_module(trunk, first, replacement)
-    with torch.no_grad():
-        channels = trunk(torch.zeros(1, in_channels, 64, 64)).shape[1]
-    return trunk, int(channels)
+    return trunk
 
 
 def _replace_module(root: nn.Module, old: nn.Module, new: nn.Module) -> None:

@@ -67,7 +67,6 @@ class Register:
         )
         self.records = RecordStore(self.layout.records, settings.database_migrate)
         self.images = ImageStore(self.data_dir)
-        self.index_path = self.layout.index_file
         self.spec = PrepareSpec(
             input_size=self.embedder.config.input_size,
             input_mode=self.embedder.config.input_mode,
@@ -80,11 +79,11 @@ class Register:
         self.reader = TextReader() if settings.read_text else None
         self.marks = StoredMarks(self.records, self.images, self.spec)
         expect = Maintenance.expected(self.embedder)
-        store, error = open_store(settings.vector_store, self.index_path, expect,
+        store, error = open_store(settings.vector_store, self.layout.index_file, expect,
                                   milvus_collection=settings.milvus_collection,
                                   milvus_consistency=settings.milvus_consistency,
                                   milvus_index=settings.milvus_index)
-        self.index = IndexWriter(store, self.index_path, self.records,
+        self.index = IndexWriter(store, self.layout.index_file, self.records,
                                  settings.index_save_every, error)
         self.writer = MarkWriter(self.index, self.records, self.images, self.embedder,
                                  self.spec, self.reader)
@@ -99,6 +98,11 @@ class Register:
             self.maintenance.reconcile()
 
     # -- the index --------------------------------------------------------------------------
+    @property
+    def index_path(self) -> Path:
+        """The FAISS index file of the data dir."""
+        return self.layout.index_file
+
     @property
     def store(self) -> VectorStore:
         """The vector store in use (a re-index swaps it)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from models.network import EmbeddingNet, LiteFeatures
+from models.network import EmbeddingNet, LiteFeatures, fold_stem
 
 #: where each pretrained start comes from, recorded in the weights' metadata
 ORIGINS = {
@@ -46,6 +46,6 @@ def load_pretrained(net: EmbeddingNet, start: str,
     stem = state["_conv_stem.weight"]
     wanted = net.trunk.model._conv_stem.weight.shape[1]
     if stem.shape[1] != wanted:
-        state["_conv_stem.weight"] = stem.sum(1, keepdim=True).repeat(1, wanted, 1, 1) / wanted
+        state["_conv_stem.weight"] = fold_stem(stem, wanted)
     net.trunk.model.load_state_dict(state, strict=True)
     return len(state)

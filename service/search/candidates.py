@@ -7,6 +7,7 @@ The first stage of a search (service/search/ranking.py has the rules it applies)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -41,7 +42,7 @@ class Scope:
     def empty(self) -> bool:
         return self.allowed is not None and self.allowed.size == 0
 
-    @property
+    @cached_property
     def allowed_set(self) -> set[int] | None:
         """The allow list as a set, when the records made it (not the store's filter)."""
         if self.allowed is None or self.expr is not None:

@@ -11,9 +11,6 @@ from typing import Any
 from service.marks.colour import SearchMode
 from service.search.query import Crop, SearchOptions, parse_filters
 
-#: the options that are filters (service/search/query.py ``parse_filters``)
-FILTER_NAMES = ("nice_classes", "vienna_codes", "status", "filed_from", "filed_to", "owner")
-
 
 @dataclass(frozen=True)
 class OptionField:
@@ -25,6 +22,7 @@ class OptionField:
     default: Any
     help: str
     max_length: int | None = None
+    is_filter: bool = False  # one of service/search/query.py ``parse_filters``'s arguments
 
     @property
     def flag(self) -> str:
@@ -35,16 +33,20 @@ class OptionField:
         return dashed
 
 
+def _filter(name: str, help: str) -> OptionField:
+    """A filter: a text option that ``parse_filters`` reads."""
+    return OptionField(name, str | None, None, help, is_filter=True)
+
+
 SEARCH_FIELDS: tuple[OptionField, ...] = (
-    OptionField("nice_classes", str | None, None,
-                "Comma list; a mark matches if it shares any class, e.g. 9,42."),
-    OptionField("vienna_codes", str | None, None,
-                "Comma list of Vienna code prefixes, e.g. 26 or 26.01 or 26.01.03."),
-    OptionField("status", str | None, None,
-                "Comma list of statuses: filed, published, registered, expired, refused."),
-    OptionField("filed_from", str | None, None, "Earliest filing date, YYYY-MM-DD."),
-    OptionField("filed_to", str | None, None, "Latest filing date, YYYY-MM-DD."),
-    OptionField("owner", str | None, None, "Part of the owner's name, case-insensitive."),
+    _filter("nice_classes", "Comma list; a mark matches if it shares any class, e.g. 9,42."),
+    _filter("vienna_codes",
+            "Comma list of Vienna code prefixes, e.g. 26 or 26.01 or 26.01.03."),
+    _filter("status",
+            "Comma list of statuses: filed, published, registered, expired, refused."),
+    _filter("filed_from", "Earliest filing date, YYYY-MM-DD."),
+    _filter("filed_to", "Latest filing date, YYYY-MM-DD."),
+    _filter("owner", "Part of the owner's name, case-insensitive."),
     OptionField("rotation_tolerant", bool, False,
                 "Also query with the 8 rotations and reflections."),
     OptionField("mode", SearchMode, SearchMode.composite,
@@ -58,6 +60,7 @@ SEARCH_FIELDS: tuple[OptionField, ...] = (
 )
 
 FIELD_NAMES = tuple(f.name for f in SEARCH_FIELDS)
+FILTER_NAMES = tuple(f.name for f in SEARCH_FIELDS if f.is_filter)
 
 
 def options_from(values: dict[str, Any], crop: Crop | None = None,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from itertools import islice
 from typing import Protocol
 
 import numpy as np
@@ -22,7 +21,7 @@ from service.marks.colour import SearchMode
 from service.marks.components import MAX_FIGURES
 from service.marks.images import decode_image
 from service.marks.ocr import TextReader
-from service.marks.pipeline import PreparedQuery, PrepareSpec, query_inputs
+from service.marks.pipeline import PreparedQuery, PrepareSpec, batched, query_inputs
 from service.search.candidates import (
     Scope,
     add_word_candidates,
@@ -107,8 +106,7 @@ class Searcher:
                     ) -> Iterator[tuple[str, list[SearchResult] | Exception]]:
         """Many queries, embedded in batches with the model loaded once; order kept."""
         options = options or SearchOptions()
-        queue = iter(queries)
-        while chunk := list(islice(queue, self.settings.batch_size)):
+        for chunk in batched(queries, self.settings.batch_size):
             prepared: list[PreparedQuery] = []
             slots: list[tuple[str, int | Exception]] = []
             for name, data in chunk:
@@ -168,10 +166,11 @@ class Searcher:
         depth = (k + len(options.exclude_ids)) * COMPONENT_DEPTH
         if options.mode is SearchMode.colour:
             depth *= 2  # colour can lift a mark that is further away in shape
-        hits = scope.search(self.index.store, matrix, depth)
+        store = self.index.store  # one store for the whole search, even across a swap
+        hits = scope.search(store, matrix, depth)
         records = self.marks.records.get_by_vector_ids(
             [int(i) for i in np.unique(hits.ids) if i >= 0])
-        return [self._rank(query, lo, meta, matrix, hits, records, k, options, scope)
+        return [self._rank(query, lo, meta, matrix, hits, records, k, options, scope, store)
                 for query, (lo, meta) in zip(queries, plans, strict=True)]
 
     def _query_reader(self, options: SearchOptions) -> TextReader | None:
@@ -201,7 +200,7 @@ class Searcher:
 
     def _rank(self, query: PreparedQuery, lo: int, meta: list[QueryRow], matrix: np.ndarray,
               hits: SearchHits, records: dict[int, MarkRecord], k: int,
-              options: SearchOptions, scope: Scope) -> Results:
+              options: SearchOptions, scope: Scope, store: VectorStore) -> Results:
         """One query's results: each mark's best evidence, then colour and words."""
         whole = [view.part is None for view in query.views]
         rows = row_evidences(hits, lo, meta, whole, records)
@@ -209,8 +208,7 @@ class Searcher:
         words = normalise_text(query.text if options.text is None else options.text)
         if words:  # marks found by their words join those found by shape
             add_word_candidates(best, records, words, matrix[lo:lo + len(meta)], meta,
-                                rows.penalties, self.index.store, self.marks.records, scope,
-                                options)
+                                rows.penalties, store, self.marks.records, scope, options)
         ranked = []
         for evidence, v, view in best.values():
             record = records[v]
@@ -231,8 +229,3 @@ class Searcher:
         results = Results(sorted(ranked, key=lambda r: -r.score)[:k])
         results.query_text = words
         return results
-
-
-
-
-
