@@ -13,6 +13,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from index.field_filter import FieldFilter
+
 
 class IndexMismatchError(RuntimeError):
     """The index on disk was made by another model (or dimension) than the one loaded."""
@@ -46,8 +48,9 @@ class VectorStore(Protocol):
     """What the register asks of a vector store: the embedded FAISS one
     (``index.faiss_store``) or a Milvus server (``index.milvus_store``). Every capability
     the register uses is declared here; ``native_filters`` says whether the store keeps
-    scalar fields beside the vectors (``fields`` on ``add``) and filters by an ``expr``
-    on ``search`` (Milvus), or filters by id sets only (FAISS)."""
+    scalar fields beside the vectors (``fields`` on ``add``) and filters by conditions on
+    them (``where`` on ``search``, ``index.field_filter``; Milvus), or filters by id sets
+    only (FAISS)."""
 
     info: IndexInfo
     native_filters: bool
@@ -66,10 +69,10 @@ class VectorStore(Protocol):
 
     def search(
         self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None, *,
-        excluded_ids: np.ndarray | None = None, expr: str | None = None,
+        excluded_ids: np.ndarray | None = None, where: FieldFilter | None = None,
     ) -> SearchHits:
         """Best ``k`` per query among ``allowed_ids`` (all: None) less ``excluded_ids``,
-        where ``expr`` holds (stores with ``native_filters`` only)."""
+        where every condition of ``where`` holds (stores with ``native_filters`` only)."""
         ...
 
     def ids(self) -> np.ndarray: ...

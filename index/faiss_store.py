@@ -20,11 +20,12 @@ others of an exact search; beyond that they are turned into an allowed set.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import faiss
 import numpy as np
@@ -33,6 +34,7 @@ from index import fileformat
 from index.base import IndexInfo, IndexMismatchError, SearchHits
 from index.choice import MIN_TRAIN, default_params, ivf_nlist
 from index.engine import Engine, exact_top_k, top_k
+from index.field_filter import FieldFilter
 from index.flat import FlatEngine
 from index.hnsw import HnswEngine
 from index.ivfpq import IvfPqEngine
@@ -167,15 +169,15 @@ class FaissStore:
     # -- search ---------------------------------------------------------------------------
     def search(
         self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None, *,
-        excluded_ids: np.ndarray | None = None, expr: str | None = None,
+        excluded_ids: np.ndarray | None = None, where: FieldFilter | None = None,
         nprobe: int | None = None, ef_search: int | None = None, rerank: int | None = None,
     ) -> SearchHits:
         """Best ``k`` per query (ids, cosine), -1 / 0.0 padded, among ``allowed_ids`` (all
         when None) less ``excluded_ids``. ``nprobe`` / ``rerank`` (ivfpq) and
         ``ef_search`` (hnsw) override the stored parameters for this call. A filter
-        ``expr`` is refused: this store filters by id sets only (``native_filters``)."""
-        if expr is not None:
-            raise ValueError("the FAISS store filters by id sets, not by expressions")
+        ``where`` is refused: this store filters by id sets only (``native_filters``)."""
+        if where:
+            raise ValueError("the FAISS store filters by id sets, not by field conditions")
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if queries.ndim == 1:
             queries = queries[None, :]
@@ -248,6 +250,33 @@ class FaissStore:
             _, header = fileformat.read_header(fh, path)
         return [path.parent / name for name in side_file_names(header)]
 
+    @staticmethod
+    def copy_saved(path: Path, target: Path, attempts: int = 5) -> tuple[int, IndexInfo]:
+        """Copy the index saved at ``path`` and its side files to ``target`` while writers
+        may save: all are opened first (a save renames a new file into place, so an open
+        one stays whole, and segments never change), then copied. How many files were
+        copied and the index's info; ``IndexChanging`` when saves kept replacing a
+        segment between the reads."""
+        for _ in range(attempts):
+            opened: list[tuple[Path, BinaryIO]] = []
+            try:
+                main = open(path, "rb")  # noqa: SIM115 - closed below
+                opened.append((target, main))
+                _, header = fileformat.read_header(main, path)
+                main.seek(0)
+                for name in side_file_names(header):
+                    opened.append((target.parent / name, open(path.parent / name, "rb")))
+            except FileNotFoundError:  # a save replaced a segment meanwhile: read anew
+                for _, fh in opened:
+                    fh.close()
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            for out_path, fh in opened:
+                with fh, open(out_path, "wb") as out:
+                    shutil.copyfileobj(fh, out, 1 << 20)
+            return len(opened), IndexInfo(**header["info"])
+        raise IndexChanging(f"the index at {path} kept changing; try again")
+
     @classmethod
     def load(cls, path: Path, expect: IndexInfo | None = None) -> FaissStore:
         """Read a saved store; refuse one made by another model when ``expect`` is given."""
@@ -305,6 +334,10 @@ def _last_of_each(ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.
         return ids, vectors
     keep = np.sort(len(ids) - 1 - first_in_reversed)
     return ids[keep], vectors[keep]
+
+
+class IndexChanging(RuntimeError):
+    """A copy of the saved index could not be taken: saves kept replacing its files."""
 
 
 def side_file_names(header: dict[str, Any]) -> list[str]:

@@ -4,8 +4,9 @@
 instead of the embedded FAISS index; records stay where they are (SQLite or
 PostgreSQL). The semantics are the FAISS store's: ``add`` is an upsert by vector id,
 ``remove`` deletes by id, ``search`` returns the best ``k`` by cosine (inner product of
-unit vectors) among allowed ids, less excluded ones, plus a native filter expression
-over the scalar fields each vector carries (``service.storage.vector_fields``).
+unit vectors) among allowed ids, less excluded ones, where conditions on the scalar
+fields each vector carries hold (``index.field_filter``, turned into a Milvus expression
+by ``milvus_expression``; the fields are ``service.storage.vector_fields``').
 
 Collection schema (one collection per index build):
 
@@ -61,6 +62,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from index.base import IndexInfo, IndexMismatchError, SearchHits, VectorNotFound
+from index.field_filter import FieldFilter
 
 HNSW = {"M": 32, "efConstruction": 200}
 IVF_PQ_NLIST, IVF_PQ_NPROBE = 1024, 64
@@ -276,10 +278,10 @@ class MilvusStore:
         return np.asarray(rows[0]["v"], dtype=np.float32)
 
     def search(self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None, *,
-               excluded_ids: np.ndarray | None = None, expr: str | None = None
+               excluded_ids: np.ndarray | None = None, where: FieldFilter | None = None
                ) -> SearchHits:
         """Best ``k`` per query (ids, cosine), -1 / 0.0 padded, among ``allowed_ids`` less
-        ``excluded_ids``, where ``expr`` (a Milvus boolean expression) holds."""
+        ``excluded_ids``, where every condition of ``where`` holds."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         if queries.ndim == 1:
             queries = queries[None, :]
@@ -288,7 +290,7 @@ class MilvusStore:
         out_scores = np.zeros((len(queries), k), np.float32)
         if k == 0 or (allowed_ids is not None and len(allowed_ids) == 0):
             return SearchHits(out_ids, out_scores)
-        parts = [f"({expr})"] if expr else []
+        parts = [f"({milvus_expression(where)})"] if where else []
         if allowed_ids is not None:
             parts.append(f"vector_id in {np.unique(allowed_ids).astype(np.int64).tolist()}")
         if excluded_ids is not None and len(excluded_ids):
@@ -336,3 +338,16 @@ def _info_of(client: Any, collection: str) -> IndexInfo:
     except (TypeError, ValueError) as exc:
         raise IndexMismatchError(f"the Milvus collection {collection} was not made by "
                                  "tmsearch (no index header in its description)") from exc
+
+
+def milvus_expression(where: FieldFilter) -> str:
+    """The Milvus boolean expression of ``where`` (values as JSON literals, so a string
+    can never close its quotes)."""
+    parts = []
+    for cond in where:
+        value = json.dumps(list(cond.value) if isinstance(cond.value, tuple) else cond.value)
+        if cond.op == "contains any":
+            parts.append(f"array_contains_any({cond.field}, {value})")
+        else:
+            parts.append(f"{cond.field} {cond.op} {value}")
+    return " and ".join(parts)

@@ -31,10 +31,13 @@ import numpy as np
 
 from index.base import IndexInfo
 from index.faiss_store import FaissStore
+from index.field_filter import FieldCondition
 from scripts.benchmarks import machine, synthetic_register
 from scripts.benchmarks.results import write_results
 from scripts.benchmarks.stats import percentiles_ms, rss_bytes
 from scripts.milvus_server import milvus_server
+
+NICE_9 = (FieldCondition("nice", "contains any", (9,)),)  # the filtered queries' filter
 
 
 def grown(base: Path, count: int, queries: int, seed: int = 0
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 store.consistency = level
                 found, lat = timed(store.search, queries, k)
                 found_f, lat_f = timed(
-                    lambda q, n, s=store: s.search(q, n, expr="array_contains_any(nice, [9])"),
+                    lambda q, n, s=store: s.search(q, n, where=NICE_9),
                     queries, k)
                 rows.append({"store": f"Milvus {index} ({level})",
                              "build_s": build if index == "HNSW" else ivf_pq_build,

@@ -27,8 +27,8 @@ from scripts.benchmarks import machine
 from scripts.benchmarks.results import write_results
 from scripts.benchmarks.stats import percentiles_ms
 from scripts.postgres_server import create_database, postgres_server
+from service.marks.filters import parse_filters
 from service.marks.metadata import MarkMetadata
-from service.search.query import parse_filters
 from service.storage.mark_record import NewImage
 from service.storage.records import RecordStore
 

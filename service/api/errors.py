@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse
 from index.base import IndexMismatchError
 from service.api.deps import get_metrics
 from service.api.security import RateLimited
+from service.marks.filters import QueryError
 from service.marks.images import ImageError
 from service.marks.metadata import MetadataError
 from service.ops.maintenance import ReindexRunning
-from service.search.query import QueryError
 from service.storage.stored_marks import MarkNotFound
 
 

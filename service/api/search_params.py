@@ -14,8 +14,9 @@ from typing import Annotated, Any
 
 from fastapi import Form, Query
 
+from service.marks.views import Crop
 from service.search.option_fields import SEARCH_FIELDS, options_from
-from service.search.query import Crop, SearchOptions
+from service.search.query import SearchOptions
 
 _CROP_HELP = "Crop rectangle of the query image in pixels (all four or none)."
 _CROP = ("crop_x", "crop_y", "crop_w", "crop_h")

@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from tqdm import tqdm
 
+from service.marks.filters import QueryError
+from service.marks.views import Crop
 from service.search.option_fields import FIELD_NAMES, SEARCH_FIELDS, options_from
-from service.search.query import Crop, QueryError, SearchOptions
+from service.search.query import SearchOptions
 
 if TYPE_CHECKING:  # the register (and torch) load lazily so that --help stays fast
     from service.register import Register

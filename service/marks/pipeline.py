@@ -27,7 +27,7 @@ from service.marks.colour import square_colour_signature
 from service.marks.components import Component, split_components
 from service.marks.images import ImageError, ImageLimits, content_hash, decode_image, make_thumbnail
 from service.marks.ocr import TextReader, process_reader
-from service.search.query import Crop, dihedral_views
+from service.marks.views import Crop, dihedral_views
 
 if TYPE_CHECKING:  # the model is imported only where it runs
     from models.embedder import Embedder

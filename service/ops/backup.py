@@ -24,11 +24,8 @@ import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
-from index import fileformat
-from index.base import IndexInfo
-from index.faiss_store import side_file_names
+from index.faiss_store import FaissStore, IndexChanging
 from service.security.keys import KEYS_FILE
 from service.storage.data_lock import DataDirLock
 from service.storage.image_store import ImageStore
@@ -133,27 +130,12 @@ def _copy_index(index_path: Path, target: Path, report: BackupReport) -> int:
     """The saved index and its side files, read through open files (see module doc)."""
     if not index_path.is_file():
         return 0
-    for _ in range(_ATTEMPTS):
-        opened: list[tuple[Path, BinaryIO]] = []
-        try:
-            main = open(index_path, "rb")  # noqa: SIM115 - closed below
-            opened.append((target, main))
-            _, header = fileformat.read_header(main, index_path)
-            main.seek(0)
-            for name in side_file_names(header):
-                opened.append((target.parent / name, open(index_path.parent / name, "rb")))
-        except FileNotFoundError:  # a save replaced a segment meanwhile: read anew
-            for _, fh in opened:
-                fh.close()
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        for path, fh in opened:
-            with fh, open(path, "wb") as out:
-                shutil.copyfileobj(fh, out, 1 << 20)
-        info = IndexInfo(**header["info"])
-        report.index_model_version, report.index_kind = info.model_version, info.kind
-        return len(opened)
-    raise BackupError(f"the index at {index_path} kept changing; try again")
+    try:
+        count, info = FaissStore.copy_saved(index_path, target, attempts=_ATTEMPTS)
+    except IndexChanging as exc:
+        raise BackupError(str(exc)) from exc
+    report.index_model_version, report.index_kind = info.model_version, info.kind
+    return count
 
 
 def _copy_images(data_dir: Path, partial: Path, records_file: str) -> tuple[int, list[str]]:

@@ -12,7 +12,9 @@ from functools import cached_property
 import numpy as np
 
 from index.base import SearchHits, VectorStore
-from service.search.query import SearchFilters, SearchOptions
+from index.field_filter import FieldFilter
+from service.marks.filters import SearchFilters
+from service.search.query import SearchOptions
 from service.search.ranking import (
     MIN_WORDS_SIMILARITY,
     QueryRow,
@@ -23,7 +25,7 @@ from service.search.ranking import (
 from service.search.text_match import text_similarity
 from service.storage.mark_record import MarkRecord
 from service.storage.records import RecordStore
-from service.storage.vector_fields import filter_expression
+from service.storage.vector_fields import field_filter
 
 #: a mark's best evidence, the vector it was found on and the query view that found it
 Best = dict[str, tuple[float, int, int]]
@@ -32,11 +34,12 @@ Best = dict[str, tuple[float, int, int]]
 @dataclass(frozen=True)
 class Scope:
     """The vectors a search may return: an allow list (filters the records resolved), a
-    deny list (unpublished marks), or a filter expression the store applies itself."""
+    deny list (unpublished marks), or conditions on the vectors' fields the store applies
+    itself."""
 
     allowed: np.ndarray | None = None
     excluded: np.ndarray | None = None
-    expr: str | None = None
+    where: FieldFilter | None = None
 
     @property
     def empty(self) -> bool:
@@ -45,25 +48,25 @@ class Scope:
     @cached_property
     def allowed_set(self) -> set[int] | None:
         """The allow list as a set, when the records made it (not the store's filter)."""
-        if self.allowed is None or self.expr is not None:
+        if self.allowed is None or self.where is not None:
             return None
         return set(self.allowed.tolist())
 
     def search(self, store: VectorStore, matrix: np.ndarray, depth: int) -> SearchHits:
         return store.search(matrix, depth, self.allowed, excluded_ids=self.excluded,
-                            expr=self.expr)
+                            where=self.where)
 
 
 def search_scope(options: SearchOptions, records: RecordStore, native_filters: bool) -> Scope:
     """The scope of ``options``' filters and visibility; a store that filters natively
-    gets an expression, and only the owner (a text match) is resolved by the records."""
+    gets field conditions, and only the owner (a text match) is resolved by the records."""
     filters = options.filters
     if native_filters:
         allowed = None
         if filters.owner:
             allowed = np.array(records.vector_ids_matching(SearchFilters(owner=filters.owner)),
                                np.int64)
-        return Scope(allowed, expr=filter_expression(filters, options.include_unpublished))
+        return Scope(allowed, where=field_filter(filters, options.include_unpublished))
     if not filters.is_empty():
         return Scope(np.array(records.vector_ids_matching(filters, options.include_unpublished),
                               np.int64))

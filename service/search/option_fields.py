@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.marks.colour import SearchMode
-from service.search.query import Crop, SearchOptions, parse_filters
+from service.marks.filters import parse_filters
+from service.marks.views import Crop
+from service.search.query import SearchOptions
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class OptionField:
     default: Any
     help: str
     max_length: int | None = None
-    is_filter: bool = False  # one of service/search/query.py ``parse_filters``'s arguments
+    is_filter: bool = False  # one of service/marks/filters.py ``parse_filters``'s arguments
 
     @property
     def flag(self) -> str:

@@ -1,145 +1,13 @@
-"""What a search asks for: filters, a crop of the query image, rotation tolerance.
-
-Filters say which earlier marks a search may return. One definition of their semantics,
-used by the CLI flags, the API form fields and the record store's SQL
-(``RecordStore.vector_ids_matching``):
-
-- ``nice_classes``: a mark matches if it shares any of the classes;
-- ``vienna_codes``: prefix match on the code's levels, so ``26`` matches ``26.01.03`` and
-  ``26.01`` matches ``26.01.03`` but not ``26.11.01``;
-- ``status``: any of the statuses;
-- ``filed_from`` / ``filed_to``: filing date in that closed range (marks without a date
-  never match a date filter);
-- ``owner``: case-insensitive substring of the owner's name.
-
-Filters are applied inside the vector search (an id selector), never as "top k, then
-filter", so k results come back however selective the filter is.
-"""
+"""What a search asks for: filters (``service.marks.filters``), a crop of the query image
+(``service.marks.views``), the mode, rotation tolerance and words."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
-
-from PIL import Image
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from service.marks.colour import SearchMode
-from service.marks.metadata import MarkStatus, check_nice_classes, split_list
-
-
-class QueryError(ValueError):
-    """A search parameter that does not validate (HTTP 422, CLI usage error)."""
-
-
-VIENNA_PREFIX = re.compile(r"^\d{1,2}(\.\d{1,2}){0,2}$")
-
-
-class SearchFilters(BaseModel):
-    """Restrictions on the marks a search returns. Every field is optional."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    nice_classes: list[int] = Field(default_factory=list, description="Any of these classes.")
-    vienna_codes: list[str] = Field(
-        default_factory=list, description='Prefixes: "26", "26.01" or "26.01.03".'
-    )
-    status: list[MarkStatus] = Field(default_factory=list, description="Any of these statuses.")
-    filed_from: date | None = None
-    filed_to: date | None = None
-    owner: str | None = Field(None, description="Case-insensitive part of the owner's name.")
-
-    @field_validator("nice_classes", "vienna_codes", "status", mode="before")
-    @classmethod
-    def _lists(cls, value: Any) -> Any:
-        return split_list(value)
-
-    @field_validator("nice_classes")
-    @classmethod
-    def _nice_range(cls, value: list[int]) -> list[int]:
-        return check_nice_classes(value)
-
-    @field_validator("vienna_codes")
-    @classmethod
-    def _vienna_prefixes(cls, value: list[str]) -> list[str]:
-        bad = [c for c in value if not VIENNA_PREFIX.match(c)]
-        if bad:
-            raise ValueError(f'Vienna prefixes look like "26", "26.01" or "26.01.03", got {bad}')
-        return value
-
-    @field_validator("filed_from", "filed_to", "owner", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        return None if value == "" else value
-
-    def is_empty(self) -> bool:
-        return not (self.nice_classes or self.vienna_codes or self.status or self.owner
-                    or self.filed_from or self.filed_to)
-
-    def describe(self) -> dict[str, Any]:
-        """The filters that are set, JSON-ready (for responses and reports)."""
-        return self.model_dump(mode="json", exclude_defaults=True)
-
-
-def vienna_matches(prefix: str, code: str) -> bool:
-    """``26.01`` matches ``26.01`` and ``26.01.03``; not ``26.010`` or ``26.11``."""
-    return code == prefix or code.startswith(prefix + ".")
-
-
-def parse_filters(**fields: Any) -> SearchFilters:
-    """Build filters from loose inputs (comma lists, ISO dates); QueryError if invalid."""
-    try:
-        return SearchFilters.model_validate({k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'filters'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise QueryError(f"invalid filter: {problems}") from exc
-
-
-@dataclass(frozen=True)
-class Crop:
-    """A rectangle of the query image, in pixels of the uploaded image."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-
-    @classmethod
-    def parse(cls, text: str) -> Crop:
-        """``"x,y,w,h"`` (the CLI's --crop)."""
-        parts = [p.strip() for p in text.split(",")]
-        if len(parts) != 4 or not all(p.lstrip("-").isdigit() for p in parts):
-            raise QueryError(f"a crop is x,y,w,h in whole pixels, got {text!r}")
-        return cls.of(*(int(p) for p in parts))
-
-    @classmethod
-    def of(cls, x: int | None, y: int | None, w: int | None, h: int | None) -> Crop | None:
-        """From the four API fields: all or none must be given."""
-        given = [v is not None for v in (x, y, w, h)]
-        if not any(given):
-            return None
-        if not all(given):
-            raise QueryError("a crop needs all of crop_x, crop_y, crop_w and crop_h")
-        assert x is not None and y is not None and w is not None and h is not None
-        if x < 0 or y < 0 or w < 1 or h < 1:
-            raise QueryError(f"a crop needs x, y >= 0 and w, h >= 1, got {x},{y},{w},{h}")
-        return cls(x, y, w, h)
-
-    def apply(self, image: Image.Image) -> Image.Image:
-        """The cropped image; QueryError if the rectangle is not inside the image."""
-        width, height = image.size
-        if self.x + self.w > width or self.y + self.h > height:
-            raise QueryError(
-                f"crop {self.x},{self.y},{self.w},{self.h} is outside the {width}x{height} image"
-            )
-        if self.w < 8 or self.h < 8:
-            raise QueryError("a crop must be at least 8x8 pixels")
-        return image.crop((self.x, self.y, self.x + self.w, self.y + self.h))
+from service.marks.filters import SearchFilters
+from service.marks.views import Crop
 
 
 @dataclass(frozen=True)
@@ -156,13 +24,3 @@ class SearchOptions:
     # unpublished (filed) marks are found only when asked: the API asks for examiners and
     # admins, the CLI (an operator on the data dir) always; see service/security/access.py
     include_unpublished: bool = False
-
-
-def dihedral_views(image: Image.Image) -> list[Image.Image]:
-    """The image under the 8 rotations by 90 degrees and reflections (identity first)."""
-    t = Image.Transpose
-    mirrored = image.transpose(t.FLIP_LEFT_RIGHT)
-    turns = [None, t.ROTATE_90, t.ROTATE_180, t.ROTATE_270]
-    return [
-        im if turn is None else im.transpose(turn) for im in (image, mirrored) for turn in turns
-    ]

@@ -19,9 +19,11 @@ from index.base import SearchHits, VectorStore
 from models.embedder import Embedder
 from service.marks.colour import SearchMode
 from service.marks.components import MAX_FIGURES
+from service.marks.filters import QueryError
 from service.marks.images import decode_image
 from service.marks.ocr import TextReader
 from service.marks.pipeline import PreparedQuery, PrepareSpec, batched, query_inputs
+from service.marks.words import normalise_text
 from service.search.candidates import (
     Scope,
     add_word_candidates,
@@ -31,7 +33,7 @@ from service.search.candidates import (
 )
 from service.search.explain import Explanation
 from service.search.explain import explain as explain_pair
-from service.search.query import QueryError, SearchOptions
+from service.search.query import SearchOptions
 from service.search.ranking import (
     MIN_WORDS_SIMILARITY,
     QueryRow,
@@ -41,7 +43,7 @@ from service.search.ranking import (
 )
 from service.search.results import Results, SearchResult, WordsMatch
 from service.search.risk import RiskThresholds
-from service.search.text_match import normalise_text, text_similarity
+from service.search.text_match import text_similarity
 from service.settings import Settings
 from service.storage.mark_record import MarkRecord
 from service.storage.stored_marks import StoredMarks

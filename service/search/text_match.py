@@ -8,19 +8,7 @@ and a shared distinctive word counts even beside other words ("ACME" ~ "ACME COR
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
-_NOT_WORD = re.compile(r"[^\w]+", re.UNICODE)
 MIN_WORD = 2  # shorter tokens (single letters) carry too little to compare alone
-
-
-def normalise_text(text: str | None) -> str:
-    """Lower-case words separated by single spaces; '' for no words."""
-    if not text:
-        return ""
-    folded = unicodedata.normalize("NFKC", text).casefold().replace("_", " ")
-    return " ".join(w for w in _NOT_WORD.split(folded) if w)
 
 
 def _bigrams(word: str) -> list[str]:
@@ -55,14 +43,3 @@ def text_similarity(query: str, mark: str) -> float:
     m_words = [w for w in mark.split() if len(w) >= MIN_WORD + 1]
     best_word = max((dice(q, m) for q in q_words for m in m_words), default=0.0)
     return max(whole, best_word)
-
-
-def trigram_terms(text: str, limit: int = 24) -> list[str]:
-    """Distinct character trigrams of normalised text, for a trigram full-text lookup."""
-    terms: list[str] = []
-    for word in text.split():
-        grams = [word] if len(word) <= 3 else [word[i : i + 3] for i in range(len(word) - 2)]
-        for gram in grams:
-            if gram not in terms:
-                terms.append(gram)
-    return terms[:limit]

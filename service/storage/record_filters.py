@@ -1,11 +1,11 @@
-"""The search filters (service/search/query.py ``SearchFilters``) as SQL over the records,
+"""The search filters (service/marks/filters.py ``SearchFilters``) as SQL over the records,
 in either dialect; every value is bound, never spliced."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from service.search.query import SearchFilters
+from service.marks.filters import SearchFilters
 from service.security.access import published_sql
 from service.storage.db.dialect import Dialect, bind_values
 

@@ -21,9 +21,9 @@ import numpy as np
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
+from service.marks.filters import SearchFilters
 from service.marks.metadata import MarkMetadata
-from service.search.query import SearchFilters
-from service.search.text_match import normalise_text, trigram_terms
+from service.marks.words import normalise_text, trigram_terms
 from service.security.access import published_sql
 from service.storage.db.dialect import bind_values, delete_in, dialect_for
 from service.storage.db.engine import SQLITE_BEGIN, create_records_engine, database_url, redacted
@@ -219,7 +219,7 @@ class RecordStore:
 
     def vector_ids_matching(self, filters: SearchFilters, include_unpublished: bool = True,
                             mark_ids: Sequence[str] | None = None) -> list[int]:
-        """Vector ids of the marks that pass ``filters`` (semantics: service/search/query.py),
+        """Vector ids of the marks that pass ``filters`` (semantics: service/marks/filters.py),
         among ``mark_ids`` when given."""
         where, params = filter_sql(filters, self.sql, include_unpublished)
         if mark_ids is not None:

@@ -1,10 +1,10 @@
 """The scalar fields a vector store that filters natively (Milvus) holds per vector, and
-the filter expression a search's filters become there.
+the conditions over them (``index.field_filter``) a search's filters become there.
 
 Every vector of a mark (its whole image and its figures) carries the mark's fields, so a
 filter selects vectors inside the vector search itself, as the SQL id selector does for
 FAISS, and ``k`` marks come back however selective the filter is. Semantics are those of
-``service.search.query``: Vienna codes are stored with every prefix by whole levels, so a prefix
+``service.marks.filters``: Vienna codes are stored with every prefix by whole levels, so a prefix
 filter is an ``array_contains_any``; a mark without a filing date never matches a date
 filter; the publication rule is ``service.security.access``'s. The owner filter (a substring)
 has no native form in Milvus 2.3 (``like`` takes prefixes only), so the register turns
@@ -13,10 +13,10 @@ it into an id selector from the records.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from service.search.query import SearchFilters
+from index.field_filter import FieldCondition, FieldFilter
+from service.marks.filters import SearchFilters
 from service.security.access import UNPUBLISHED_STATUSES
 from service.storage.mark_record import MarkRecord
 
@@ -43,20 +43,21 @@ def vector_fields(record: MarkRecord) -> dict[str, Any]:
     }
 
 
-def filter_expression(filters: SearchFilters, include_unpublished: bool) -> str | None:
-    """The Milvus boolean expression for ``filters`` (without the owner part); None when
-    nothing restricts the search."""
-    parts: list[str] = []
+def field_filter(filters: SearchFilters, include_unpublished: bool) -> FieldFilter | None:
+    """The conditions over the vectors' fields for ``filters`` (without the owner part);
+    None when nothing restricts the search."""
+    parts: list[FieldCondition] = []
     if not include_unpublished:
-        parts.append(f"status not in {json.dumps(sorted(UNPUBLISHED_STATUSES))}")
+        parts.append(FieldCondition("status", "not in", tuple(sorted(UNPUBLISHED_STATUSES))))
     if filters.status:
-        parts.append(f"status in {json.dumps([s.value for s in filters.status])}")
+        parts.append(FieldCondition("status", "in", tuple(s.value for s in filters.status)))
     if filters.nice_classes:
-        parts.append(f"array_contains_any(nice, {json.dumps(filters.nice_classes)})")
+        parts.append(FieldCondition("nice", "contains any", tuple(filters.nice_classes)))
     if filters.vienna_codes:
-        parts.append(f"array_contains_any(vienna, {json.dumps(filters.vienna_codes)})")
+        parts.append(FieldCondition("vienna", "contains any", tuple(filters.vienna_codes)))
     if filters.filed_from:
-        parts.append(f'filed >= "{filters.filed_from.isoformat()}"')
+        parts.append(FieldCondition("filed", ">=", filters.filed_from.isoformat()))
     if filters.filed_to:
-        parts.append(f'(filed <= "{filters.filed_to.isoformat()}" and filed != "{NO_DATE}")')
-    return " and ".join(parts) if parts else None
+        parts += [FieldCondition("filed", "<=", filters.filed_to.isoformat()),
+                  FieldCondition("filed", "!=", NO_DATE)]
+    return tuple(parts) or None

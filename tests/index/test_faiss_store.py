@@ -9,6 +9,7 @@ import pytest
 
 from index.base import IndexInfo, IndexMismatchError, VectorStore
 from index.faiss_store import FaissStore
+from index.field_filter import FieldCondition
 
 
 def unit(n: int, dim: int = 16, seed: int = 0) -> np.ndarray:
@@ -36,7 +37,7 @@ def test_vectors_fresh_and_the_capabilities_it_lacks(store: FaissStore) -> None:
     fresh = store.fresh()
     assert len(fresh) == 0 and fresh.info == store.info and len(store) == 6
     with pytest.raises(ValueError, match="id sets"):
-        store.search(vectors[:1], 3, expr='status == "registered"')
+        store.search(vectors[:1], 3, where=(FieldCondition("status", "in", ("registered",)),))
     store.close()
     store.drop()  # nothing to let go or delete: the store still answers
     assert store.search(vectors[:1], 1).ids[0, 0] == 10

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from index.base import IndexInfo, IndexMismatchError, VectorNotFound, VectorStore
-from index.milvus_store import MilvusStore, parse_uri
+from index.field_filter import FieldCondition
+from index.milvus_store import MilvusStore, milvus_expression, parse_uri
 from tests.index.synthetic import clustered, exact_top, recall
 
 pytestmark = pytest.mark.milvus
@@ -61,9 +62,14 @@ def test_filters_allowed_and_excluded_ids(store: MilvusStore) -> None:
     ids = np.arange(600, dtype=np.int64)
     fields = _fields(600)
     store.add(ids, vectors, fields)
-    expr = 'status not in ["filed"] and array_contains_any(nice, [9]) and ' \
-           'array_contains_any(vienna, ["26"]) and filed >= "2012-01-01"'
-    hits = store.search(vectors[:10], 20, expr=expr)
+    where = (FieldCondition("status", "not in", ("filed",)),
+             FieldCondition("nice", "contains any", (9,)),
+             FieldCondition("vienna", "contains any", ("26",)),
+             FieldCondition("filed", ">=", "2012-01-01"))
+    assert milvus_expression(where) == ('status not in ["filed"] and array_contains_any(nice, [9]) '
+                                        'and array_contains_any(vienna, ["26"]) and '
+                                        'filed >= "2012-01-01"')
+    hits = store.search(vectors[:10], 20, where=where)
     for vid in hits.ids[hits.ids >= 0]:
         f = fields[vid]
         assert f["status"] != "filed" and 9 in f["nice"] and "26" in f["vienna"]
@@ -123,7 +129,7 @@ def test_an_ivf_pq_collection_is_built_searched_and_kept_as_built(store: MilvusS
     assert recall(found, exact_top(vectors, ids, queries, 10)) >= 0.6
     assert ivf.describe()["index"] == "IVF_PQ" and ivf.describe()["search"] == {"nprobe": 64}
     filtered = ivf.search(queries[:20].astype(np.float32), 10,
-                          expr="array_contains_any(nice, [9])").ids
+                          where=(FieldCondition("nice", "contains any", (9,)),)).ids
     assert np.all(filtered[filtered >= 0] % 2 == 1)  # odd ids carry class 9
     reopened = MilvusStore.open(milvus_uri, store.alias, INFO)  # index="hnsw" asked
     assert reopened.collection == ivf.collection and reopened.info.params["index"] == "IVF_PQ"

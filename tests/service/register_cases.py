@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from service.marks.filters import parse_filters
 from service.marks.metadata import MarkMetadata
 from service.register import Register
-from service.search.query import SearchOptions, parse_filters
+from service.search.query import SearchOptions
 from tests.imagegen import make_mark, to_bytes
 
 SEEDS = range(30)

@@ -12,9 +12,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from service.marks.filters import QueryError, SearchFilters, parse_filters
 from service.marks.images import ImageError, ImageLimits, decode_image
 from service.marks.metadata import MarkMetadata, MetadataError, parse_metadata, read_metadata_file
-from service.search.query import QueryError, SearchFilters, parse_filters
 from tests.imagegen import make_mark, to_bytes
 
 LIMITS = ImageLimits(max_bytes=2_000_000, max_pixels=4_000_000, max_side=256)

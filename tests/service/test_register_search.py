@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageDraw
 
+from service.marks.filters import parse_filters
 from service.marks.metadata import MarkMetadata
+from service.marks.views import Crop
 from service.register import Register
-from service.search.query import Crop, SearchOptions, parse_filters
+from service.search.query import SearchOptions
 from service.storage.stored_marks import MarkNotFound
 from tests.imagegen import make_mark, to_bytes
 

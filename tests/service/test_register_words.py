@@ -9,9 +9,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from models.embedder import Embedder
+from service.marks.filters import parse_filters
 from service.marks.metadata import MarkMetadata
 from service.register import Register
-from service.search.query import SearchOptions, parse_filters
+from service.search.query import SearchOptions
 from service.search.ranking import WORDS_WEIGHT
 from service.search.risk import RiskLevel
 from service.settings import Settings

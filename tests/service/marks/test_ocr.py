@@ -10,7 +10,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from service.marks.components import split_components
 from service.marks.ocr import TextReader, _looks_like_a_line
-from service.search.text_match import normalise_text, text_similarity
+from service.marks.words import normalise_text
+from service.search.text_match import text_similarity
 from tests.imagegen import make_mark
 
 CJK_FONTS = [p for p in (Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),

@@ -9,10 +9,11 @@ import zipfile
 import pytest
 from pypdf import PdfReader
 
+from service.marks.filters import parse_filters
 from service.marks.metadata import MarkMetadata
 from service.register import Register
 from service.reports.batch import ReportError, read_zip, run_report, write_csv, write_pdf
-from service.search.query import SearchOptions, parse_filters
+from service.search.query import SearchOptions
 from tests.imagegen import make_mark, to_bytes
 
 

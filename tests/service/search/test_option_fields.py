@@ -11,8 +11,9 @@ import typer
 from service.api.search_params import form_options, query_options
 from service.cli import app
 from service.marks.colour import SearchMode
+from service.marks.filters import QueryError
+from service.marks.views import Crop
 from service.search.option_fields import FIELD_NAMES, options_from
-from service.search.query import Crop, QueryError
 
 
 def _cli_params(command: str) -> set[str]:

@@ -1,29 +1,11 @@
-"""Word similarity: normalisation, bigram Dice, and trigram terms."""
+"""Word similarity: bigram Dice and the best pair of words."""
 
 from __future__ import annotations
 
 import pytest
 
 from service.search.ranking import MIN_WORDS_SIMILARITY
-from service.search.text_match import (
-    dice,
-    normalise_text,
-    text_similarity,
-    trigram_terms,
-)
-
-
-@pytest.mark.parametrize(("raw", "normal"), [
-    ("ACME Corp.", "acme corp"),
-    ("  Café—BAR  ", "café bar"),
-    ("ＡＣＭＥ", "acme"),  # full-width letters fold (NFKC)
-    ("华为 商标", "华为 商标"),
-    ("snake_case!!", "snake case"),
-    (None, ""),
-    ("!!!", ""),
-])
-def test_normalise_text(raw: str | None, normal: str) -> None:
-    assert normalise_text(raw) == normal
+from service.search.text_match import dice, text_similarity
 
 
 def test_dice_is_one_for_equal_and_zero_for_disjoint() -> None:
@@ -48,9 +30,3 @@ def test_chinese_words_compare_by_characters() -> None:
     assert text_similarity("华为", "华为") == 1.0
     assert text_similarity("华为商标", "华为科技") > 0.3
     assert text_similarity("华为", "小米") == 0.0
-
-
-def test_trigram_terms() -> None:
-    assert trigram_terms("acme co") == ["acm", "cme", "co"]
-    assert len(trigram_terms("x" * 3 + " " + "abcdefghijklmnopqrstuvwxyz" * 3, limit=5)) == 5
-

@@ -9,9 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
+from service.marks.filters import parse_filters
 from service.marks.metadata import MarkMetadata
 from service.register import Register
-from service.search.query import SearchOptions, parse_filters
+from service.search.query import SearchOptions
 from service.security.access import Role, is_published
 from service.security.keys import KEYS_FILE, KeyStore, UnknownKey
 from service.storage.layout import DataDir
