@@ -32,6 +32,7 @@ from service.marks.images import ImageLimits
 from service.marks.metadata import MarkMetadata
 from service.marks.ocr import TextReader
 from service.marks.pipeline import PreparedQuery, PrepareSpec
+from service.marks.svg_render import RenderLimits
 from service.ops.maintenance import Maintenance, ReconcileReport, RepairReport
 from service.search.explain import Explanation
 from service.search.query import SearchOptions
@@ -71,7 +72,9 @@ class Register:
             input_size=self.embedder.config.input_size,
             input_mode=self.embedder.config.input_mode,
             limits=ImageLimits(
-                settings.max_upload_bytes, settings.max_image_pixels, settings.stored_image_max_side
+                settings.max_upload_bytes, settings.max_image_pixels,
+                settings.stored_image_max_side,
+                RenderLimits(settings.svg_render_timeout_s, settings.svg_render_memory_mb),
             ),
             thumbnail_size=settings.thumbnail_size,
             read_text=settings.read_text,

@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     )
     max_image_pixels: int = Field(40_000_000, description="Decompression-bomb guard.")
     stored_image_max_side: int = Field(1024, description="Stored (display) image size cap.")
+    svg_render_timeout_s: float = Field(
+        5.0, gt=0, description="Longest one SVG may take to render (in a worker process).")
+    svg_render_memory_mb: int = Field(
+        1024, ge=64, description="Memory an SVG renderer worker may take.")
     thumbnail_size: int = Field(160, description="Longest side of stored thumbnails.")
     batch_size: int = Field(64, ge=1, description="Images embedded per forward pass.")
     workers: int = Field(2, ge=0, description="Decode worker processes for ingest (0 = inline).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 
 from fastapi import FastAPI, Request
@@ -9,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from index.base import IndexMismatchError
 from service.api.deps import get_metrics
+from service.api.observability import request_id_of
 from service.api.security import RateLimited
 from service.marks.filters import QueryError
 from service.marks.images import ImageError
@@ -16,8 +18,18 @@ from service.marks.metadata import MetadataError
 from service.ops.maintenance import ReindexRunning
 from service.storage.stored_marks import MarkNotFound
 
+log = logging.getLogger("tmsearch.api")
+
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        """A defect, not the caller's fault: logged with the request id, answered in JSON."""
+        request_id = request_id_of(request.scope)
+        log.error("unhandled error", exc_info=exc, extra={"fields": {"request_id": request_id}})
+        return JSONResponse({"detail": "internal error; it has been logged",
+                             "request_id": request_id}, status_code=500)
+
     @app.exception_handler(ImageError)
     async def _image(_: Request, exc: ImageError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)

@@ -13,6 +13,7 @@ from models.embedder import Embedder
 from service.api.deps import AppState, Services
 from service.api.errors import install_error_handlers
 from service.api.observability import Metrics, RequestObserver
+from service.api.request_limits import RequestLimits
 from service.api.routes import (
     explain,
     health,
@@ -66,11 +67,11 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         summary="Trademark image similarity search",
         version="0.1.0",
         lifespan=lifespan,
-        # whole requests beyond this are refused (413) before they are read; each upload
-        # is further held to max_upload_bytes
-        max_body_size=settings.max_archive_bytes + FORM_OVERHEAD_BYTES,
     )
     app.state.tmsearch = state
+    # whole requests beyond this are refused (413 JSON) before they are read; each upload
+    # is further held to max_upload_bytes. The observer, outermost, logs the refusals too.
+    app.add_middleware(RequestLimits, max_body=settings.max_archive_bytes + FORM_OVERHEAD_BYTES)
     app.add_middleware(RequestObserver, metrics=state.metrics)
     install_error_handlers(app)
     app.include_router(search.router)

@@ -3,13 +3,15 @@ many queries, and batch reports (CSV, PDF)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 from tqdm import tqdm
@@ -154,6 +156,11 @@ def report(
     from service.reports.batch import ReportError, read_zip, run_report, write_csv, write_pdf
 
     options = _options(search_fields or {})
+    for target in (out, csv_out):  # before any search: a bad path fails at once
+        problem = _unwritable(target) if target is not None else None
+        if problem:
+            _err(f"cannot write {target}: {problem}")
+            raise typer.Exit(2)
     queries: list[tuple[str, bytes | Exception]] = []
     for path in images:
         data = _read(str(path))
@@ -180,10 +187,10 @@ def report(
                 done = n
 
             result = run_report(register, queries, k, options, progress)
-        with out.open("wb") as fh:
+        with _replaced_when_done(out, "wb") as fh:
             write_pdf(result, fh, lambda mark_id: _thumbnail_or_none(register, mark_id))
         if csv_out is not None:
-            with csv_out.open("w", newline="", encoding="utf-8") as fh:
+            with _replaced_when_done(csv_out, "w") as fh:
                 write_csv(result, fh)
     finally:
         register.close()
@@ -195,6 +202,32 @@ def report(
                f"{high} high-risk matches; wrote {out}" + (f" and {csv_out}" if csv_out else ""))
     if failed:
         raise typer.Exit(1)
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a report file cannot be written there, or None."""
+    if path.is_dir():
+        return "it is a folder"
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        return f"no folder {folder}"
+    if not os.access(folder, os.W_OK):
+        return f"{folder} is not writable"
+    return None
+
+
+@contextlib.contextmanager
+def _replaced_when_done(path: Path, mode: str) -> Iterator[IO[Any]]:
+    """Write beside ``path`` and rename into place when complete: a failed write leaves
+    no empty or half-written report."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open(mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})
+                          ) as fh:
+            yield fh
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _thumbnail_or_none(register: Register, mark_id: str) -> bytes | None:

@@ -25,12 +25,14 @@ def serve(
 
     from service.api.main import create_app
     from service.api.observability import configure_json_logging
+    from service.api.request_limits import PARSER_BUFFER_BYTES, JsonH11Protocol
 
     settings: Settings = ctx.obj.settings
     host = host or settings.host
     port = port or settings.port
     configure_json_logging()  # one JSON line a request, with its request id
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None,
+                http=JsonH11Protocol, h11_max_incomplete_event_size=PARSER_BUFFER_BYTES)
 
 
 @app.command()

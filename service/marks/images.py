@@ -10,36 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps
+
+from service.marks.image_errors import ImageError, ImageTooLarge, UnsupportedImage
+from service.marks.svg_check import check_svg, svg_render_size
+from service.marks.svg_render import RenderLimits, process_renderer
+
+__all__ = ["ImageError", "ImageTooLarge", "UnsupportedImage"]  # the door's errors
 
 # Formats we accept, keyed by the name Pillow uses for them.
 _RASTER_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP")
 # Originals in these formats are stored as uploaded (browsers display them); others become PNG.
 _STORED_AS_IS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 SUPPORTED_FORMATS_TEXT = "PNG, JPEG, GIF, BMP, TIFF, WebP or SVG"
-
-
-class ImageError(ValueError):
-    """Bytes that cannot become a mark image. ``status`` is the HTTP status the API answers."""
-
-    status: int = 422
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        if status is not None:
-            self.status = status
-
-
-class ImageTooLarge(ImageError):
-    status = 413
-
-
-class UnsupportedImage(ImageError):
-    status = 415
 
 
 @dataclass(frozen=True)
@@ -49,6 +35,7 @@ class ImageLimits:
     max_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 40_000_000
     max_side: int = 1024
+    svg: RenderLimits = RenderLimits()  # time and memory of one SVG render
 
 
 @dataclass(frozen=True)
@@ -101,7 +88,7 @@ def decode_image(data: bytes, limits: ImageLimits | None = None) -> DecodedImage
     if fmt is None:
         raise UnsupportedImage(f"not a supported image: expected {SUPPORTED_FORMATS_TEXT}")
     if fmt == "SVG":
-        png = render_svg(data, limits.max_side)
+        png = render_svg(data, limits.max_side, limits)
         image = _open_raster(png, "PNG", limits)
         return DecodedImage(image, "SVG", encode_png(image), "image/png")
     image = _open_raster(data, fmt, limits)
@@ -172,104 +159,21 @@ def _to_8bit(im: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), mode="L")
 
 
-_SVG_CSS_URL = re.compile(r"""url\(\s*["']?\s*([^)"'\s]*)""", re.IGNORECASE)
-_SVG_MAX_ELEMENTS = 100_000  # far beyond any mark; bounds the renderer's work
-_SVG_FORBIDDEN_TAGS = {"script", "foreignobject", "iframe", "embed", "object", "handler"}
-
-
-def check_svg_safety(data: bytes) -> None:
-    """Parse the SVG as XML with no DTD and no entities (``defusedxml``: no entity
-    expansion, no external entities), then refuse what reaches outside the file or runs:
-    scripts and foreign objects, event attributes, links that are not to the file itself
-    or to an inline image, CSS ``url()`` and ``@import`` that point elsewhere."""
-    from defusedxml import DefusedXmlException
-    from defusedxml.ElementTree import fromstring
-
-    try:
-        root = fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise UnsupportedImage("SVG with a DTD or entities is not accepted") from exc
-    except Exception as exc:  # noqa: BLE001 - ParseError and friends: not well-formed XML
-        raise ImageError(f"SVG is not well-formed XML: {exc}") from exc
-    if _local(root.tag) != "svg":
-        raise UnsupportedImage("an SVG file's root element must be <svg>")
-    for count, element in enumerate(root.iter()):
-        if count >= _SVG_MAX_ELEMENTS:
-            raise UnsupportedImage(f"SVG with more than {_SVG_MAX_ELEMENTS:,} elements")
-        if not isinstance(element.tag, str):
-            continue  # comments and processing instructions
-        if _local(element.tag) in _SVG_FORBIDDEN_TAGS:
-            raise UnsupportedImage("SVG with scripts or foreign objects is not accepted")
-        for name, value in element.attrib.items():
-            local = _local(name)
-            if local.startswith("on"):
-                raise UnsupportedImage("SVG with event handlers (scripts) is not accepted")
-            if local == "href" and not value.strip().startswith(("#", "data:image/")):
-                raise UnsupportedImage("SVG with external references is not accepted")
-            if local == "style":
-                _check_css(value)
-        if _local(element.tag) == "style":
-            _check_css(element.text or "")
-
-
-def _local(name: str) -> str:
-    """An XML name without its namespace, lower-cased: ``{ns}foreignObject`` -> ..."""
-    return name.rsplit("}", 1)[-1].lower()
-
-
-def _check_css(css: str) -> None:
-    if "@import" in css.lower():
-        raise UnsupportedImage("SVG with external references is not accepted")
-    for ref in _SVG_CSS_URL.findall(css):
-        if ref and not ref.startswith(("#", "data:image/")):
-            raise UnsupportedImage("SVG with external references is not accepted")
-
-
-def render_svg(data: bytes, max_side: int) -> bytes:
-    """Render a checked SVG to PNG bytes with its longest side at ``max_side``."""
-    import resvg_py  # local: only SVG uploads pay for the renderer
-
-    check_svg_safety(data)
+def render_svg(data: bytes, max_side: int, limits: ImageLimits | None = None) -> bytes:
+    """Render an SVG that passes the checks (``service.marks.svg_check``) to PNG bytes with
+    its longest side at ``max_side``, in a renderer worker with a time and memory limit
+    (``service.marks.svg_render``)."""
+    limits = limits or ImageLimits()
+    root = check_svg(data, limits.max_pixels)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ImageError("SVG is not valid UTF-8") from exc
-    try:
-        size = _svg_size(text)
-        width, height = _fit(size, max_side)
-        png = resvg_py.svg_to_bytes(svg_string=text, width=width, height=height)
-    except ImageError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the renderer raises its own error types
-        raise ImageError(f"SVG could not be rendered: {exc}") from exc
+    width, height = svg_render_size(root, max_side)
+    png = process_renderer(limits.svg).render(text, width, height)
     if not png:
         raise ImageError("SVG rendered to an empty image")
-    return bytes(png)
-
-
-_NUMBER = r"([-\d.eE+]+)"
-_VIEWBOX = re.compile(r"""viewBox\s*=\s*["']\s*""" + r"[\s,]+".join([_NUMBER] * 4))
-_DIMENSION = re.compile(r"""<svg[^>]*?\s(width|height)\s*=\s*["']\s*([\d.]+)""", re.IGNORECASE)
-
-
-def _svg_size(text: str) -> tuple[float, float]:
-    head = text[:65536]
-    match = _VIEWBOX.search(head)
-    if match:
-        width, height = float(match.group(3)), float(match.group(4))
-        if width > 0 and height > 0:
-            return width, height
-    dims = {name.lower(): float(value) for name, value in _DIMENSION.findall(head)}
-    width, height = dims.get("width", 0.0), dims.get("height", 0.0)
-    if width > 0 and height > 0:
-        return width, height
-    return 512.0, 512.0
-
-
-def _fit(size: tuple[float, float], max_side: int) -> tuple[int, int]:
-    width, height = size
-    scale = max_side / max(width, height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    return png
 
 
 def encode_png(image: Image.Image) -> bytes:

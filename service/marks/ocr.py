@@ -89,11 +89,12 @@ class TextReader:
 
 
 def _looks_like_a_line(image: Image.Image) -> bool:
-    rgb = np.asarray(image.convert("RGB").resize((128, 128 * image.height // max(1, image.width))
-                                                 if image.width >= image.height else
-                                                 (128 * image.width // max(1, image.height), 128)))
-    if rgb.size == 0:
-        return False
+    """Whether a mark of one element is shaped like a line of words (its ink, at 128 px
+    on the long side, much wider than high); a side below one pixel there counts as one."""
+    long_side = max(image.width, image.height, 1)
+    size = (max(1, round(128 * image.width / long_side)),
+            max(1, round(128 * image.height / long_side)))
+    rgb = np.asarray(image.convert("RGB").resize(size))
     mask = ink_map(rgb, background_colour(rgb)) >= INK_THRESHOLD
     ys, xs = np.nonzero(mask)
     if len(xs) == 0:

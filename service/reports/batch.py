@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -70,15 +71,18 @@ class Report:
 
 
 def read_zip(data: bytes, max_files: int = MAX_ZIP_FILES,
-             max_total: int = MAX_ZIP_TOTAL_BYTES) -> Iterator[tuple[str, bytes]]:
+             max_total: int = MAX_ZIP_TOTAL_BYTES
+             ) -> Iterator[tuple[str, bytes | ReportError]]:
     """The image members of a zip, bounded in count, total size and compression ratio.
 
     Names are only labels (nothing is written to disk) but unsafe ones are still refused,
-    so a report never shows a path that climbs out of the archive.
+    so a report never shows a path that climbs out of the archive. A member that cannot
+    be read (encrypted, a bad CRC, an unknown compression) comes as its error: the report
+    shows it as that logo's failure and checks the others.
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise ReportError("not a readable zip archive") from exc
     members = [m for m in archive.infolist() if not m.is_dir()
                and PurePosixPath(m.filename).suffix.lower() in ZIP_IMAGE_SUFFIXES]
@@ -92,8 +96,16 @@ def read_zip(data: bytes, max_files: int = MAX_ZIP_FILES,
             raise ReportError(f"unsafe path in zip: {member.filename!r}")
         if member.file_size > MAX_ZIP_RATIO * max(member.compress_size, 1):
             raise ReportError(f"{member.filename}: compression ratio too high (zip bomb?)")
-        with archive.open(member) as fh:
-            content = fh.read(member.file_size + 1)
+        if member.flag_bits & 0x1:
+            yield member.filename, ReportError("encrypted in the zip; zip it without a password")
+            continue
+        try:
+            with archive.open(member) as fh:
+                content = fh.read(member.file_size + 1)
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError, OSError,
+                zlib.error) as exc:  # bad CRC, unknown compression, truncated data
+            yield member.filename, ReportError(f"cannot be read from the zip ({exc})")
+            continue
         if len(content) > member.file_size:
             raise ReportError(f"{member.filename}: larger than the zip says")
         yield member.filename, content
@@ -202,7 +214,9 @@ def write_pdf(report: Report, fh: IO[bytes], thumbnail: Callable[[str], bytes | 
         if query.error is not None:
             story.append(Paragraph(f"Error: {_esc(query.error)}", styles["Normal"]))
             continue
-        rows: list[list[Any]] = [["Query", "#", "Match", "Mark", "Score", "Risk"]]
+        story.append(picture(query.image, 30 * mm))
+        story.append(Spacer(1, 3 * mm))
+        rows: list[list[Any]] = [["#", "Match", "Mark", "Score", "Risk"]]
         for rank, r in enumerate(query.results, start=1):
             rec = r.record
             details = f"<b>{_esc(rec.id)}</b><br/>{_esc(rec.name or '')}<br/>" \
@@ -211,20 +225,19 @@ def write_pdf(report: Report, fh: IO[bytes], thumbnail: Callable[[str], bytes | 
                       f" &middot; {_esc(rec.status or '-')}<br/>matched " \
                       f"{r.component.kind if r.component else 'whole'}" + \
                       (f" &middot; words &quot;{_esc(r.words.mark)}&quot;" if r.words else "")
-            rows.append([picture(query.image, 30 * mm) if rank == 1 else "", str(rank),
-                         picture(thumbnail(rec.id), 22 * mm),
+            rows.append([str(rank), picture(thumbnail(rec.id), 22 * mm),
                          Paragraph(details, styles["Normal"]), f"{r.score:.3f}",
                          r.risk.value.upper()])
         if len(rows) == 1:
-            rows.append([picture(query.image, 30 * mm), "", "", "no match", "", ""])
-        table = Table(rows, colWidths=[34 * mm, 8 * mm, 26 * mm, 80 * mm, 16 * mm, 16 * mm],
-                      repeatRows=1)
+            rows.append(["", "", "no match", "", ""])
+        # rows split across pages (the header repeats): any k fits
+        table = Table(rows, colWidths=[10 * mm, 28 * mm, 110 * mm, 16 * mm, 16 * mm],
+                      repeatRows=1, splitByRow=1)
         style = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                 ("GRID", (1, 0), (-1, -1), 0.25, colors.grey),
-                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
-                 ("SPAN", (0, 1), (0, len(rows) - 1))]
+                 ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee"))]
         for row, r in enumerate(query.results, start=1):
-            style.append(("TEXTCOLOR", (5, row), (5, row), risk_colour[r.risk.value]))
+            style.append(("TEXTCOLOR", (4, row), (4, row), risk_colour[r.risk.value]))
         table.setStyle(TableStyle(style))
         story.append(table)
     if not story:

@@ -48,7 +48,8 @@ class StoredMarks:
         return PrepareSpec(
             self.spec.input_size,
             self.spec.input_mode,
-            ImageLimits(max(len(data), 1), self.spec.limits.max_pixels, self.spec.limits.max_side),
+            ImageLimits(max(len(data), 1), self.spec.limits.max_pixels, self.spec.limits.max_side,
+                        self.spec.limits.svg),
             self.spec.thumbnail_size,
             self.spec.read_text,
         )

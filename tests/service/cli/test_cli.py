@@ -241,6 +241,26 @@ def test_ingest_with_worker_processes(cli: Cli, folder: Path) -> None:
     assert ids[0] == "sub/deeper/mark-20"
 
 
+def test_hostile_svgs_in_a_batch_are_one_error_line_each(cli: Cli, folder: Path) -> None:
+    ns = 'xmlns="http://www.w3.org/2000/svg"'
+    (folder / "deep.svg").write_text(f'<svg {ns} viewBox="0 0 100 100">' + "<g>" * 300
+                                     + '<rect width="50" height="50"/>' + "</g>" * 300 + "</svg>")
+    (folder / "thin.svg").write_text(f'<svg {ns} viewBox="0 0 1 1000000000"><rect width="1" '
+                                     'height="50"/></svg>')
+    (folder / "linked.svg").write_text(f'<svg {ns} viewBox="0 0 9 9"><rect width="5" height="5" '
+                                       'fill="url(http://example.com/p#a)"/></svg>')
+    (folder / "good.svg").write_text(f'<svg {ns} viewBox="0 0 9 9"><circle cx="4" cy="4" '
+                                     'r="3"/></svg>')
+    result = cli("ingest", str(folder), "--workers", "2")  # the batch aborted before
+    assert result.exit_code == 1
+    assert summary(result) == (8, 0, 0, 3)
+    errors = error_lines(result)
+    assert len(errors) == 3, result.stderr
+    assert any("deep.svg" in e and "nested deeper" in e for e in errors)
+    assert any("thin.svg" in e and "longer than it is wide" in e for e in errors)
+    assert any("linked.svg" in e and "external references" in e for e in errors)
+
+
 def test_usage_errors_exit_2(cli: Cli, folder: Path, tmp_path: Path) -> None:
     missing = cli("ingest", str(tmp_path / "nope"))
     assert missing.exit_code == 2 and "not a folder" in missing.stderr
@@ -541,6 +561,20 @@ def test_report_writes_a_pdf_and_csv_with_progress(cli: Cli, folder: Path, tmp_p
     bad = cli("report", str(tmp_path / "missing.png"), "--out", str(pdf))
     assert bad.exit_code == 1 and "cannot read" in bad.stderr
     assert cli("report", "--out", str(pdf)).exit_code == 2
+    many = cli("report", str(folder / "mark-3.png"), "--out", str(pdf), "--k", "7")
+    assert many.exit_code == 0, many.output  # every mark of the register
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert all(mark_id in text for mark_id in ALL_IDS)
+
+
+def test_report_to_a_bad_path_fails_before_searching(cli: Cli, folder: Path, tmp_path: Path
+                                                     ) -> None:
+    cli("ingest", str(folder))
+    for out in (tmp_path / "no" / "such" / "r.pdf", tmp_path):
+        result = cli("report", str(folder / "mark-3.png"), "--out", str(out))
+        assert result.exit_code == 2 and "cannot write" in result.stderr
+        assert "pre-check" not in result.stderr  # no search ran
+    assert not list(tmp_path.glob("*.partial"))
 
 
 # -- the records database -----------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 
 import pytest
@@ -50,6 +51,34 @@ def test_zip_bounds_on_count_and_size_and_format() -> None:
         list(read_zip(b"PK-not-really"))
 
 
+def patched_zip(members: dict[str, bytes], damaged: str, how: str) -> bytes:
+    """A stored (uncompressed) zip with one member made encrypted (its flag bit set in the
+    local and central headers) or given a wrong CRC, as the probe sent them."""
+    data = bytearray(zip_of(members, zipfile.ZIP_STORED))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo(damaged)
+    local = info.header_offset
+    central = data.find(b"PK\x01\x02")  # the central directory: find this member's entry
+    while data[central + 46:central + 46 + len(damaged)] != damaged.encode():
+        central = data.find(b"PK\x01\x02", central + 4)
+    if how == "encrypted":
+        data[local + 6] |= 0x1
+        data[central + 8] |= 0x1
+    else:
+        for at in (local + 14, central + 16):  # CRC-32 in both headers
+            data[at] ^= 0xFF
+    return bytes(data)
+
+
+@pytest.mark.parametrize("how", ["encrypted", "bad crc"])
+def test_an_unreadable_member_is_that_logos_error_not_the_reports(how: str) -> None:
+    members = {"a.png": b"one", "b.png": b"two", "c.png": b"three"}
+    read = dict(read_zip(patched_zip(members, "b.png", how)))
+    assert read["a.png"] == b"one" and read["c.png"] == b"three"
+    assert isinstance(read["b.png"], ReportError)
+    assert ("encrypted" if how == "encrypted" else "cannot be read") in str(read["b.png"])
+
+
 @pytest.fixture
 def filled(register: Register) -> Register:
     for seed in range(12):
@@ -94,3 +123,18 @@ def test_report_has_top_matches_per_query_and_failures(filled: Register) -> None
     assert "tm-3" in first and "HIGH" in first
     assert "Error" in reader.pages[2].extract_text()
     assert len(reader.pages[0].images) >= 2  # the query and its matches' thumbnails
+
+
+@pytest.mark.parametrize("k", [10, 12])
+def test_a_pdf_of_many_matches_per_logo_runs_over_pages(filled: Register, k: int) -> None:
+    queries = [("q3.png", to_bytes(make_mark(3))), ("q7.png", to_bytes(make_mark(7)))]
+    report = run_report(filled, queries, k, SearchOptions())
+    assert all(len(q.results) == k for q in report.queries)
+    pdf = io.BytesIO()
+    write_pdf(report, pdf, filled.thumbnail)  # "Flowable too large" for k >= 10 before
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(pdf.getvalue())).pages]
+    assert len(pages) > len(queries)
+    text = "\n".join(pages)
+    for query in report.queries:  # every match is in the PDF
+        for result in query.results:
+            assert re.search(rf"\b{re.escape(result.record.id)}\b", text), result.record.id
