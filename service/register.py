@@ -98,7 +98,13 @@ class Register:
         self.maintenance = Maintenance(self.index, self.writer, self.marks, self.embedder,
                                        settings, self.lock, self.layout)
         if error is None:
+            self.index.follow()  # what other processes wrote since the index was saved
             self.maintenance.reconcile()
+
+    def follow_other_writers(self, every_s: float) -> None:
+        """Apply other processes' writes every ``every_s`` seconds, in the background,
+        until ``close`` (a server does: marks ingested with the CLI are found in seconds)."""
+        self.index.start_following(every_s)
 
     # -- the index --------------------------------------------------------------------------
     @property

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     )
     max_image_pixels: int = Field(40_000_000, description="Decompression-bomb guard.")
     stored_image_max_side: int = Field(1024, description="Stored (display) image size cap.")
+    follow_interval_s: float = Field(
+        2.0, gt=0, description="How often a server applies other processes' writes "
+        "(CLI ingest, remove) to its index.")
     svg_render_timeout_s: float = Field(
         5.0, gt=0, description="Longest one SVG may take to render (in a worker process).")
     svg_render_memory_mb: int = Field(

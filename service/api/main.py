@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         register = await run_in_threadpool(Register, settings, embedder)
+        register.follow_other_writers(settings.follow_interval_s)
         services = Services(
             register=register,
             reports=ReportJobs(register, register.layout.reports),

@@ -67,7 +67,7 @@ class MarkWriter:
         """Remove marks (records first, then vectors, then unshared image files)."""
         with self.index.lock:
             self.index.require_index()
-            removed = self.records.delete(list(dict.fromkeys(mark_ids)))
+            removed = self.records.delete(list(dict.fromkeys(mark_ids)), log_as=self.index.log_as)
             self.index.remove(v for r in removed for v in r.all_vector_ids())
             self.collect_unused_images(removed)
             if removed:
@@ -87,8 +87,10 @@ class MarkWriter:
             new_images = stored.result()
         vectors = np.concatenate([p.vectors for p in prepared]) if prepared else None
         results = self.records.upsert(
-            (mark_id, meta, image, source)
-            for (mark_id, meta, _, source), image in zip(items, new_images, strict=True)
+            ((mark_id, meta, image, source)
+             for (mark_id, meta, _, source), image in zip(items, new_images, strict=True)),
+            vectors=[p.vectors if p is not None else None for _, _, p, _ in items],
+            log_as=self.index.log_as,  # other processes apply these (vector_log)
         )
         written = {v: rec for rec, _ in results for v in rec.all_vector_ids()}
         replaced = [old for _, old in results if old is not None]

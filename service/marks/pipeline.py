@@ -236,7 +236,22 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
     no database and no GPU, and set their own torch threads (as a PyTorch DataLoader's
     forked workers do), so what fork copies from a threaded parent is never used."""
     method = "fork" if sys.platform.startswith("linux") else "spawn"
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+
+def _exit_with_parent(parent: int, every_s: float = 0.5) -> None:
+    """In a worker: end this process soon after its parent ends, however the parent
+    ends (a kill -9 of an ingest left its workers running, 730 MB each, for minutes)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 WORKER_BATCH = 16  # files a worker prepares (and embeds, in one forward pass) per task

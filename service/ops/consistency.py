@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from index.faiss_store import FaissStore
+from service.storage import vector_log
 from service.storage.image_store import ImageStore
+from service.storage.index_writer import SAVE_LOCK
 from service.storage.layout import DataDir
 from service.storage.records import RecordStore
 
@@ -100,7 +102,7 @@ def index_leftovers(index_path: Path) -> list[Path]:
     folder = index_path.parent
     if not folder.is_dir():
         return []
-    keep = {index_path}
+    keep = {index_path, vector_log.seq_file(index_path), folder / SAVE_LOCK}
     if index_path.is_file():
         try:
             keep.update(FaissStore.side_files(index_path))

@@ -25,6 +25,7 @@ from service.marks.filters import SearchFilters
 from service.marks.metadata import MarkMetadata
 from service.marks.words import normalise_text, trigram_terms
 from service.security.access import published_sql
+from service.storage import vector_log
 from service.storage.db.dialect import bind_values, delete_in, dialect_for
 from service.storage.db.engine import SQLITE_BEGIN, create_records_engine, database_url, redacted
 from service.storage.db.migrate import ensure_schema
@@ -98,6 +99,14 @@ class RecordStore:
     def close(self) -> None:
         with self._lock:
             self.engine.dispose()
+
+    def connection(self) -> AbstractContextManager[Connection]:
+        """A read connection (for the vector log's readers)."""
+        return self._read()
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """The one write transaction (for the vector log's writers)."""
+        return self._write()
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -268,20 +277,25 @@ class RecordStore:
 
     # -- writes -------------------------------------------------------------------------
     def upsert(
-        self, items: Iterable[tuple[str, MarkMetadata, NewImage | None, str | None]]
+        self, items: Iterable[tuple[str, MarkMetadata, NewImage | None, str | None]],
+        vectors: Sequence[np.ndarray | None] | None = None, log_as: str | None = None,
     ) -> list[tuple[MarkRecord, int | None]]:
         """Insert or update marks in one transaction.
 
         Each item is ``(mark_id, metadata, new_image_or_None, source)``. With a new image the
         mark gets a fresh vector id; without one only its metadata changes. Returns, per
         item, the stored record and the vector id it replaced (to be removed from the
-        vector store), or None.
+        vector store), or None. With ``log_as`` (a writer's name) each new image's
+        ``vectors`` (whole mark, then figures) and the ids they replace go to the vector
+        log in the same transaction (service/storage/vector_log.py).
         """
         results: list[tuple[MarkRecord, int | None]] = []
         now = _now()
+        item_vectors = iter(vectors) if vectors is not None else None
         with self._write() as conn:
             next_id = int(self._meta(conn, "next_vector_id") or 1)
             for mark_id, meta, image, source in items:
+                mark_vectors = next(item_vectors) if item_vectors is not None else None
                 old = conn.execute(text(f"SELECT {_COLUMNS} FROM marks WHERE id = :id"),
                                    {"id": mark_id}).first()
                 old_rec = _row_to_record(old) if old is not None else None
@@ -289,10 +303,14 @@ class RecordStore:
                     raise ValueError(f"mark {mark_id!r} does not exist and has no image")
                 replaced: int | None = None
                 components: list[ComponentRecord] = []
+                components_new = image is not None  # fresh vector ids (and vectors)
                 if image is not None:
                     vector_id = next_id
                     next_id += 1
                     replaced = old_rec.vector_id if old_rec else None
+                    if log_as and old_rec is not None:
+                        vector_log.append(conn, log_as, removes=[old_rec.vector_id] + [
+                            c.vector_id for c in self._components(conn, mark_id)])
                     conn.execute(text("DELETE FROM components WHERE mark_id = :id"),
                                  {"id": mark_id})
                     for kind, box in image.components:
@@ -334,14 +352,21 @@ class RecordStore:
                 self._store_row(conn, record, exists=old_rec is not None)
                 self.sql.set_words(conn, mark_id, old_rec.vector_id if old_rec else None,
                                    record.vector_id, normalise_text(record.text))
+                if log_as and mark_vectors is not None and components_new:
+                    vector_log.append(conn, log_as,
+                                      list(zip(record.all_vector_ids(), mark_vectors, strict=True)))
                 results.append((record, replaced))
             self._set_meta(conn, "next_vector_id", str(next_id))
         return results
 
-    def delete(self, mark_ids: Sequence[str]) -> list[MarkRecord]:
-        """Delete marks in one transaction; returns the records that existed."""
+    def delete(self, mark_ids: Sequence[str], log_as: str | None = None) -> list[MarkRecord]:
+        """Delete marks in one transaction (their vector ids logged as removed with
+        ``log_as``); returns the records that existed."""
         with self._write() as conn:
             found = self._fetch_in(conn, "id", list(mark_ids), key=lambda r: r.id)
+            if log_as:
+                vector_log.append(conn, log_as, removes=[
+                    v for r in found.values() for v in r.all_vector_ids()])
             self.sql.delete_words(conn, {m: r.vector_id for m, r in found.items()})
             delete_in(conn, "marks", "id", list(found))
             delete_in(conn, "components", "mark_id", list(found))
