@@ -98,7 +98,8 @@ class Register:
         self.maintenance = Maintenance(self.index, self.writer, self.marks, self.embedder,
                                        settings, self.lock, self.layout)
         if error is None:
-            self.index.follow()  # what other processes wrote since the index was saved
+            if self.index.follow():  # what other processes wrote since the index was saved
+                self.index.save()  # (as a reconcile that restored vectors saves them)
             self.maintenance.reconcile()
 
     def follow_other_writers(self, every_s: float) -> None:

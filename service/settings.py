@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     )
     max_image_pixels: int = Field(40_000_000, description="Decompression-bomb guard.")
     stored_image_max_side: int = Field(1024, description="Stored (display) image size cap.")
+    report_keep_days: float = Field(
+        7.0, ge=0, description="How long finished batch reports stay downloadable.")
+    report_keep: int = Field(200, ge=1, description="Finished batch reports kept at most.")
     follow_interval_s: float = Field(
         2.0, gt=0, description="How often a server applies other processes' writes "
         "(CLI ingest, remove) to its index.")

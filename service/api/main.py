@@ -26,6 +26,7 @@ from service.api.routes import (
     reports,
     search,
 )
+from service.api.routes.reports import describe_report
 from service.ops.reindex_job import ReindexJob
 from service.register import Register
 from service.reports.jobs import ReportJobs
@@ -48,7 +49,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         register.follow_other_writers(settings.follow_interval_s)
         services = Services(
             register=register,
-            reports=ReportJobs(register, register.layout.reports),
+            reports=ReportJobs(register, register.layout.reports, settings.report_keep,
+                               settings.report_keep_days, describe=describe_report),
             reindex=ReindexJob(register),
             keys=KeyStore(register.layout.keys),
             limiter=RateLimiter(settings.rate_limits),

@@ -3,15 +3,14 @@ many queries, and batch reports (CSV, PDF)."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from itertools import chain
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from tqdm import tqdm
@@ -153,7 +152,14 @@ def report(
     search_fields: dict[str, Any] | None = None,
 ) -> None:
     """Pre-check many logos: their top matches with risk levels, as a PDF (and CSV)."""
-    from service.reports.batch import ReportError, read_zip, run_report, write_csv, write_pdf
+    from service.reports.batch import (
+        ReportError,
+        read_zip,
+        run_report,
+        write_csv,
+        write_pdf,
+        written_in_place,
+    )
 
     options = _options(search_fields or {})
     for target in (out, csv_out):  # before any search: a bad path fails at once
@@ -187,10 +193,10 @@ def report(
                 done = n
 
             result = run_report(register, queries, k, options, progress)
-        with _replaced_when_done(out, "wb") as fh:
+        with written_in_place(out, "wb") as fh:
             write_pdf(result, fh, lambda mark_id: _thumbnail_or_none(register, mark_id))
         if csv_out is not None:
-            with _replaced_when_done(csv_out, "w") as fh:
+            with written_in_place(csv_out, "w") as fh:
                 write_csv(result, fh)
     finally:
         register.close()
@@ -214,20 +220,6 @@ def _unwritable(path: Path) -> str | None:
     if not os.access(folder, os.W_OK):
         return f"{folder} is not writable"
     return None
-
-
-@contextlib.contextmanager
-def _replaced_when_done(path: Path, mode: str) -> Iterator[IO[Any]]:
-    """Write beside ``path`` and rename into place when complete: a failed write leaves
-    no empty or half-written report."""
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with partial.open(mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})
-                          ) as fh:
-            yield fh
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def _thumbnail_or_none(register: Register, mark_id: str) -> bytes | None:

@@ -9,14 +9,16 @@ with :func:`run_report` and write it with :func:`write_csv` and :func:`write_pdf
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import os
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
 from PIL import Image
@@ -243,6 +245,20 @@ def write_pdf(report: Report, fh: IO[bytes], thumbnail: Callable[[str], bytes | 
     if not story:
         story.append(Paragraph("No queries.", styles["Normal"]))
     doc.build(story)
+
+
+@contextlib.contextmanager
+def written_in_place(path: Path, mode: str) -> Iterator[IO[Any]]:
+    """Write beside ``path`` and rename into place when complete: a failed write leaves
+    no empty or half-written report file."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open(mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})
+                          ) as fh:
+            yield fh
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _esc(text: str) -> str:

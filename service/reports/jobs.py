@@ -1,28 +1,32 @@
 """Batch reports run in the background, so a page can show progress and stay responsive.
 
 One worker thread runs reports one after another (a report already batches its queries
-through the model); finished reports are written under ``<data dir>/reports/<id>/`` as
-``report.csv`` and ``report.pdf`` and the oldest are forgotten beyond ``keep``.
+through the model). Each job is a row in the records database and, once finished, files
+under ``<data dir>/reports/<id>/`` (``report.csv``, ``report.pdf`` and ``result.json``,
+see ``service.reports.job_store``), so reports outlive a restart: a finished one stays
+downloadable until it expires (``report_keep_days``, and the newest ``report_keep``), one
+that was running when the server stopped is marked failed.
 """
 
 from __future__ import annotations
 
-import shutil
 import threading
 import uuid
-from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from service.reports.batch import Report, run_report, write_csv, write_pdf
+from service.reports.batch import Report, run_report, write_csv, write_pdf, written_in_place
+from service.reports.job_store import JobStore
 from service.search.query import SearchOptions
 
 if TYPE_CHECKING:  # types only: the register is opened by the app's lifespan
     from service.register import Register
 
 REPORT_FILES = {"csv": ("report.csv", "text/csv"), "pdf": ("report.pdf", "application/pdf")}
+DAY_S = 86_400.0
 
 
 @dataclass
@@ -32,30 +36,38 @@ class ReportJob:
     done: int = 0
     status: str = "running"  # running | done | failed
     error: str | None = None
-    report: Report | None = field(default=None, repr=False)
+    report: Report | None = field(default=None, repr=False)  # while this process has it
     include_unpublished: bool = False  # its results may hold unpublished marks
+    result: dict[str, Any] | None = field(default=None, repr=False)  # as kept on disk
+
+
+#: a finished job as the API answers it (kept beside its files, read after a restart)
+Describe = Callable[[ReportJob], dict[str, Any]]
 
 
 class ReportJobs:
     """Submitted reports, by id; owned by the app (one per process)."""
 
-    def __init__(self, register: Register, folder: Path, keep: int = 50) -> None:
+    def __init__(self, register: Register, folder: Path, keep: int = 200,
+                 keep_days: float = 7.0, describe: Describe | None = None) -> None:
         self.register = register
         self.folder = folder
-        self.keep = keep
-        self._jobs: OrderedDict[str, ReportJob] = OrderedDict()
+        self.store = JobStore(register.records, folder)
+        self.describe = describe
+        self.keep, self.keep_s = keep, keep_days * DAY_S
+        self._running: dict[str, ReportJob] = {}
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="report")
+        self.interrupted = self.store.mark_interrupted()
+        self.store.expire(self.keep_s, self.keep)
 
     def submit(self, queries: list[tuple[str, bytes | Exception]], k: int,
                options: SearchOptions) -> ReportJob:
         job = ReportJob(uuid.uuid4().hex[:16], total=len(queries),
                         include_unpublished=options.include_unpublished)
+        self.store.insert(job.id, job.total, job.include_unpublished)
         with self._lock:
-            self._jobs[job.id] = job
-            while len(self._jobs) > self.keep:
-                old, _ = self._jobs.popitem(last=False)
-                shutil.rmtree(self.folder / old, ignore_errors=True)
+            self._running[job.id] = job
         self._executor.submit(self._run, job, queries, k, options)
         return job
 
@@ -68,14 +80,22 @@ class ReportJobs:
             report = run_report(self.register, queries, k, options, progress)
             target = self.folder / job.id
             target.mkdir(parents=True, exist_ok=True)
-            with (target / "report.csv").open("w", newline="", encoding="utf-8") as fh:
+            with written_in_place(target / "report.csv", "w") as fh:
                 write_csv(report, fh)
-            with (target / "report.pdf").open("wb") as fh:
+            with written_in_place(target / "report.pdf", "wb") as fh:
                 write_pdf(report, fh, self._thumbnail)
-            job.report = report
-            job.status = "done"
+            job.report, job.status = report, "done"
+            if self.describe is not None:
+                job.result = self.describe(job)
+                self.store.write_result(job.id, job.result)
         except Exception as exc:  # noqa: BLE001 - reported on the job, never lost
             job.status, job.error = "failed", str(exc) or type(exc).__name__
+        try:
+            self.store.finish(job.id, job.status, job.done, job.error)
+            self.store.expire(self.keep_s, self.keep)
+        finally:
+            with self._lock:
+                self._running.pop(job.id, None)
 
     def _thumbnail(self, mark_id: str) -> bytes | None:
         try:
@@ -87,7 +107,14 @@ class ReportJobs:
         """A report by id; KeyError if unknown, or if it may hold unpublished marks and
         the caller may not see them."""
         with self._lock:
-            job = self._jobs[job_id]
+            job = self._running.get(job_id)
+        if job is None:
+            stored = self.store.get(job_id)
+            if stored is None:
+                raise KeyError(job_id)
+            job = ReportJob(stored.id, stored.total, stored.done, stored.status, stored.error,
+                            include_unpublished=stored.include_unpublished,
+                            result=self.store.read_result(job_id))
         if job.include_unpublished and not include_unpublished:
             raise KeyError(job_id)
         return job
@@ -95,9 +122,10 @@ class ReportJobs:
     def file(self, job_id: str, kind: str, include_unpublished: bool = True) -> Path:
         """The finished report's CSV or PDF; KeyError if unknown or not finished."""
         job = self.get(job_id, include_unpublished)
-        if job.status != "done":
+        path = self.folder / job.id / REPORT_FILES[kind][0]
+        if job.status != "done" or not path.is_file():
             raise KeyError(job_id)
-        return self.folder / job.id / REPORT_FILES[kind][0]
+        return path
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

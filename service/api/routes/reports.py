@@ -22,6 +22,7 @@ from service.reports.jobs import REPORT_FILES, ReportJob
 from service.search.query import SearchOptions
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
 _NOT_FOUND = {404: {"model": ErrorOut, "description": "No such report (or not finished)."}}
 
 
@@ -46,6 +47,8 @@ class ReportOut(BaseModel):
 
     @classmethod
     def of(cls, job: ReportJob) -> ReportOut:
+        if job.report is None and job.result is not None:  # finished, read from disk
+            return cls.model_validate(job.result)
         out = cls(id=job.id, status=job.status, done=job.done, total=job.total,
                   error=job.error)
         report = job.report
@@ -58,6 +61,11 @@ class ReportOut(BaseModel):
             out.csv_url = f"/v1/reports/{job.id}/report.csv"
             out.pdf_url = f"/v1/reports/{job.id}/report.pdf"
         return out
+
+
+def describe_report(job: ReportJob) -> dict[str, Any]:
+    """A finished job as ``GET /v1/reports/{id}`` answers it, kept beside its files."""
+    return ReportOut.of(job).model_dump(mode="json")
 
 
 @router.post("", status_code=202, response_model=ReportOut, responses={

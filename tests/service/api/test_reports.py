@@ -5,12 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
-from tests.service.api.conftest import png
+from service.reports.job_store import JobStore
+from service.settings import Settings
+from service.storage.layout import DataDir
+from service.storage.records import RecordStore
+from tests.service.api.conftest import png, stop
 from tests.service.reports.test_reports import zip_of
 
 
@@ -90,3 +95,46 @@ def test_an_oversized_logo_fails_alone(make_client: Any, seeded_data_dir: Any,
     body = wait_done(client, client.post("/v1/reports", files=files).json()["id"])
     small, big = body["queries"]
     assert small["error"] is None and "limit" in big["error"]
+
+
+def test_reports_outlive_a_restart(seeded: TestClient,
+                                   make_client: Callable[..., TestClient]) -> None:
+    files = [("images", ("a.png", png(3), "image/png"))]
+    job = seeded.post("/v1/reports", files=files, data={"k": "2"}).json()
+    before = wait_done(seeded, job["id"])
+    stop(seeded)  # the server stops; its memory is gone
+    again = make_client()
+    after = again.get(f"/v1/reports/{job['id']}")
+    assert after.status_code == 200, after.text  # 404 before: jobs lived in memory
+    assert after.json() == before
+    pdf = again.get(after.json()["pdf_url"])
+    assert pdf.status_code == 200 and len(PdfReader(io.BytesIO(pdf.content)).pages) == 1
+    assert again.get(after.json()["csv_url"]).status_code == 200
+
+
+def test_a_report_running_at_a_crash_is_failed_after_the_restart(
+    seeded: TestClient, make_client: Callable[..., TestClient], settings: Settings
+) -> None:
+    stop(seeded)
+    records = RecordStore(DataDir.of(settings).records)
+    try:
+        JobStore(records, DataDir.of(settings).reports).insert("crashed0000000", 4, False)
+    finally:
+        records.close()
+    client = make_client()
+    body = client.get("/v1/reports/crashed0000000").json()
+    assert body["status"] == "failed" and "stopped" in body["error"]
+    assert client.get("/v1/reports/crashed0000000/report.pdf").status_code == 404
+
+
+def test_finished_reports_expire(seeded: TestClient,
+                                 make_client: Callable[..., TestClient]) -> None:
+    job = seeded.post("/v1/reports", files={"images": ("a.png", png(1), "image/png")}).json()
+    wait_done(seeded, job["id"])
+    stop(seeded)
+    kept = make_client(report_keep_days=1.0)
+    assert kept.get(f"/v1/reports/{job['id']}").status_code == 200
+    stop(kept)
+    expired = make_client(report_keep_days=0.0)
+    assert expired.get(f"/v1/reports/{job['id']}").status_code == 404
+    assert not (DataDir.of(expired.app.state.tmsearch.settings).reports / job["id"]).exists()
