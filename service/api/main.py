@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from models.embedder import Embedder
@@ -65,7 +66,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             services.keys.close()
             state.services = None
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) from files in the fastapi-offline package, not a
+    # CDN: an examination centre's network may reach nothing outside
+    app = FastAPIOffline(
         title="tmsearch",
         summary="Trademark image similarity search",
         version="0.1.0",
