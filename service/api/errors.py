@@ -6,13 +6,14 @@ import logging
 import math
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from index.base import IndexMismatchError
 from service.api.deps import get_metrics
 from service.api.observability import request_id_of
 from service.api.security import RateLimited
-from service.marks.filters import QueryError
+from service.marks.filters import QueryError, problem_text
 from service.marks.images import ImageError
 from service.marks.metadata import MetadataError
 from service.ops.maintenance import ReindexRunning
@@ -22,6 +23,13 @@ log = logging.getLogger("tmsearch.api")
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's own checks (a missing image, a k that is not a number) in the shape
+        of every other error: one line, each field with what is wrong."""
+        problems = "; ".join(problem_text(err) for err in exc.errors())
+        return JSONResponse({"detail": problems or "invalid request"}, status_code=422)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         """A defect, not the caller's fault: logged with the request id, answered in JSON."""
@@ -40,7 +48,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(QueryError)
     async def _query(_: Request, exc: QueryError) -> JSONResponse:
-        return JSONResponse({"detail": f"invalid query: {exc}"}, status_code=422)
+        return JSONResponse({"detail": str(exc)}, status_code=422)  # says what was invalid
 
     @app.exception_handler(MarkNotFound)
     async def _missing(_: Request, exc: MarkNotFound) -> JSONResponse:
@@ -59,3 +67,4 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IndexMismatchError)
     async def _mismatch(_: Request, exc: IndexMismatchError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+

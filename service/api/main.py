@@ -66,9 +66,11 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             services.keys.close()
             state.services = None
 
-    # Swagger UI (/docs) and ReDoc (/redoc) from files in the fastapi-offline package, not a
-    # CDN: an examination centre's network may reach nothing outside
+    # Swagger UI (/docs) from files in the fastapi-offline package, not a CDN: an
+    # examination centre's network may reach nothing outside (ReDoc is left out: it loads
+    # its logo from a CDN whatever it is told)
     app = FastAPIOffline(
+        redoc_url=None,
         title="tmsearch",
         summary="Trademark image similarity search",
         version="0.1.0",

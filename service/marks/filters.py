@@ -18,20 +18,24 @@ filter", so k results come back however selective the filter is.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from service.marks.metadata import MarkStatus, check_nice_classes, split_list
+from service.marks.metadata import (
+    VIENNA_CODE,
+    MarkStatus,
+    check_nice_classes,
+    split_list,
+    two_digit_vienna,
+)
 
 
 class QueryError(ValueError):
     """A search parameter that does not validate (HTTP 422, CLI usage error)."""
 
 
-VIENNA_PREFIX = re.compile(r"^\d{1,2}(\.\d{1,2}){0,2}$")
 
 
 class SearchFilters(BaseModel):
@@ -61,9 +65,15 @@ class SearchFilters(BaseModel):
     @field_validator("vienna_codes")
     @classmethod
     def _vienna_prefixes(cls, value: list[str]) -> list[str]:
-        bad = [c for c in value if not VIENNA_PREFIX.match(c)]
-        if bad:
-            raise ValueError(f'Vienna prefixes look like "26", "26.01" or "26.01.03", got {bad}')
+        for code in value:
+            if VIENNA_CODE.match(code):
+                continue
+            written = two_digit_vienna(code)
+            if written is not None:  # a prefix match on "26.1" would find nothing
+                raise ValueError(f'Vienna codes have two digits a level: "{written}", '
+                                 f'not "{code}"')
+            raise ValueError(f'Vienna codes look like "26", "26.01" or "26.01.03", '
+                             f'not "{code}"')
         return value
 
     @field_validator("filed_from", "filed_to", "owner", mode="before")
@@ -90,8 +100,33 @@ def parse_filters(**fields: Any) -> SearchFilters:
     try:
         return SearchFilters.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'filters'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise QueryError(f"invalid filter: {problems}") from exc
+        problems = "; ".join(problem_text(err, "filters") for err in exc.errors())
+        raise QueryError(f"invalid filter {problems}") from exc
+
+
+_PLAIN = {  # pydantic's error types, said as a person would
+    "int_parsing": "{input!r} is not a whole number",
+    "int_type": "{input!r} is not a whole number",
+    "float_parsing": "{input!r} is not a number",
+    "date_parsing": "{input!r} is not a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "{input!r} is not a date (YYYY-MM-DD)",
+    "enum": "{input!r} is not one of {expected}",
+    "missing": "required",
+    "extra_forbidden": "not a known field",
+}
+
+
+def problem_text(err: Any, default_field: str = "request") -> str:
+    """One of pydantic's errors as ``field: what is wrong``, in plain words (no "Value
+    error, ...", no list positions)."""
+    loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)
+           and p not in ("body", "query", "path", "header")]
+    template = _PLAIN.get(err.get("type", ""))
+    if template is not None:
+        ctx = err.get("ctx") or {}
+        message = template.format(input=err.get("input"), expected=ctx.get("expected", ""))
+    else:
+        message = str(err.get("msg", "invalid"))
+        for prefix in ("Value error, ", "Assertion failed, "):
+            message = message.removeprefix(prefix)
+    return f"{'.'.join(loc) or default_field}: {message}"

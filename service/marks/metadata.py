@@ -17,7 +17,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-VIENNA_CODE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,2}$")
+VIENNA_CODE = re.compile(r"^\d{2}(\.\d{2}){0,2}$")  # category, division, section
+_VIENNA_LOOSE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,2}$")
+
+
+def two_digit_vienna(code: str) -> str | None:
+    """``26.1.3`` -> ``26.01.03``: the written form of a Vienna code whose levels lack a
+    leading zero; None for what is no Vienna code at all."""
+    if not _VIENNA_LOOSE.match(code):
+        return None
+    return ".".join(level.zfill(2) for level in code.split("."))
 MARK_ID = re.compile(r"^[^\x00-\x1f]{1,512}$")
 
 
@@ -91,10 +100,12 @@ class MarkMetadata(BaseModel):
     @field_validator("vienna_codes")
     @classmethod
     def _vienna_format(cls, value: list[str]) -> list[str]:
-        bad = [c for c in value if not VIENNA_CODE.match(c)]
+        """A mark's codes in their written form (``26.1`` is stored as ``26.01``)."""
+        written = [two_digit_vienna(c) for c in value]
+        bad = [c for c, w in zip(value, written, strict=True) if w is None]
         if bad:
             raise ValueError(f'Vienna codes look like "26.01.01", got {bad}')
-        return value
+        return [w for w in written if w is not None]
 
     @field_validator(
         "id", "status", "filing_date", "name", "owner", "application_number",

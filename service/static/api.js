@@ -35,6 +35,10 @@ async function failure(response) {
     // a proxy's HTML error page or an empty body: the status alone has to do
   }
   const meaning = STATUS_MEANING[response.status] ?? `Request failed (HTTP ${response.status})`;
+  if (detail && detail.toLowerCase().startsWith(meaning.toLowerCase())) {
+    // the service already says it ("not a supported image: ..."): one prefix, not two
+    return new ApiError(detail[0].toUpperCase() + detail.slice(1), response.status);
+  }
   return new ApiError(detail ? `${meaning}: ${detail}` : meaning, response.status);
 }
 
