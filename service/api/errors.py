@@ -13,9 +13,10 @@ from index.base import IndexMismatchError
 from service.api.deps import get_metrics
 from service.api.observability import request_id_of
 from service.api.security import RateLimited
-from service.marks.filters import QueryError, problem_text
+from service.marks.filters import QueryError
 from service.marks.images import ImageError
 from service.marks.metadata import MetadataError
+from service.marks.plain_errors import problem_text
 from service.ops.maintenance import ReindexRunning
 from service.storage.stored_marks import MarkNotFound
 

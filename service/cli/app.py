@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from service.marks.plain_errors import problem_text
 from service.settings import DeviceChoice, Settings
 
 if TYPE_CHECKING:  # the register (and torch) load lazily so that --help stays fast
@@ -54,8 +55,7 @@ def main(
         ctx.obj = CliState(Settings(**overrides))
     except ValidationError as exc:  # a bad TMSEARCH_* variable: say which, no traceback
         for problem in exc.errors():
-            field = ".".join(str(p) for p in problem["loc"])
-            _err(f"setting {field}: {problem['msg']}")
+            _err(f"setting {problem_text(problem, 'settings')}")
         raise typer.Exit(2) from exc
 
 

@@ -30,6 +30,7 @@ from service.marks.metadata import (
     split_list,
     two_digit_vienna,
 )
+from service.marks.plain_errors import problem_text
 
 
 class QueryError(ValueError):
@@ -102,31 +103,3 @@ def parse_filters(**fields: Any) -> SearchFilters:
     except ValidationError as exc:
         problems = "; ".join(problem_text(err, "filters") for err in exc.errors())
         raise QueryError(f"invalid filter {problems}") from exc
-
-
-_PLAIN = {  # pydantic's error types, said as a person would
-    "int_parsing": "{input!r} is not a whole number",
-    "int_type": "{input!r} is not a whole number",
-    "float_parsing": "{input!r} is not a number",
-    "date_parsing": "{input!r} is not a date (YYYY-MM-DD)",
-    "date_from_datetime_parsing": "{input!r} is not a date (YYYY-MM-DD)",
-    "enum": "{input!r} is not one of {expected}",
-    "missing": "required",
-    "extra_forbidden": "not a known field",
-}
-
-
-def problem_text(err: Any, default_field: str = "request") -> str:
-    """One of pydantic's errors as ``field: what is wrong``, in plain words (no "Value
-    error, ...", no list positions)."""
-    loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)
-           and p not in ("body", "query", "path", "header")]
-    template = _PLAIN.get(err.get("type", ""))
-    if template is not None:
-        ctx = err.get("ctx") or {}
-        message = template.format(input=err.get("input"), expected=ctx.get("expected", ""))
-    else:
-        message = str(err.get("msg", "invalid"))
-        for prefix in ("Value error, ", "Assertion failed, "):
-            message = message.removeprefix(prefix)
-    return f"{'.'.join(loc) or default_field}: {message}"

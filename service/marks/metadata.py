@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from service.marks.plain_errors import problem_text
+
 VIENNA_CODE = re.compile(r"^\d{2}(\.\d{2}){0,2}$")  # category, division, section
 _VIENNA_LOOSE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,2}$")
 
@@ -120,10 +122,7 @@ def parse_metadata(data: dict[str, Any]) -> MarkMetadata:
     try:
         return MarkMetadata.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'metadata'}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(problem_text(err, "metadata") for err in exc.errors())
         raise MetadataError(problems) from exc
 
 

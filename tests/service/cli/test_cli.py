@@ -608,7 +608,7 @@ def test_a_bad_database_url_is_a_usage_error(cli: Cli, monkeypatch: pytest.Monke
     monkeypatch.setenv("TMSEARCH_DATABASE_URL", "mysql://u:p@db/reg")
     result = cli("stats")
     assert result.exit_code == 2
-    assert error_lines(result) == ["error: setting database_url: Value error, unsupported "
+    assert error_lines(result) == ["error: setting database_url: unsupported "
                                    "records database 'mysql': use a SQLite file or "
                                    "postgresql://"]
 
