@@ -28,15 +28,22 @@ class DemoIcon:
     svg: str
 
 
-def iter_demo_icons(limit: int | None = None) -> Iterator[DemoIcon]:
-    """Simple Icons in slug order; ``limit`` takes an evenly spread subset (for tests)."""
+def demo_icon_names(limit: int | None = None) -> list[str]:
+    """The demo's icons in slug order; ``limit`` takes an evenly spread subset (tests)."""
     import simplepycons
 
     names = sorted(simplepycons.all_icons.names())
     if limit is not None and limit < len(names):
         step = len(names) / limit
         names = [names[int(i * step)] for i in range(limit)]
-    for name in names:
+    return names
+
+
+def iter_demo_icons(limit: int | None = None) -> Iterator[DemoIcon]:
+    """Simple Icons in slug order; ``limit`` takes an evenly spread subset (for tests)."""
+    import simplepycons
+
+    for name in demo_icon_names(limit):
         icon = simplepycons.all_icons[name]
         colour = icon.primary_color if icon.primary_color.startswith("#") else "#000000"
         yield DemoIcon(icon.name, icon.title, colour, icon.customize_svg_as_str(fill=colour))

@@ -22,6 +22,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # plain help: Rich markup ate every [bracketed] part ("[env TMSEARCH_DATA_DIR; ./var]")
+    # and gave each flag a "<bool>" column
+    rich_markup_mode=None,
 )
 
 
@@ -39,7 +42,8 @@ def main(
     ctx: typer.Context,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Register data dir [env TMSEARCH_DATA_DIR; ./var]."),
+        typer.Option(
+            "--data-dir", metavar="DIR", help="Register data dir [env TMSEARCH_DATA_DIR; ./var]."),
     ] = None,
     device: Annotated[
         DeviceChoice | None,

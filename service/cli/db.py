@@ -11,8 +11,10 @@ if TYPE_CHECKING:  # the register (and torch) load lazily so that --help stays f
     pass
 from service.cli.app import _err, app
 
-db_app = typer.Typer(help="The records database: its schema revision and migrations.",
-                     no_args_is_help=True)
+db_app = typer.Typer(
+    rich_markup_mode=None,
+    help="The records database: its schema revision and migrations.",
+    no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 

@@ -13,9 +13,11 @@ if TYPE_CHECKING:  # the register (and torch) load lazily so that --help stays f
     pass
 from service.cli.app import _err, app
 
-keys_app = typer.Typer(help="API keys: create, list, revoke (stored hashed in the data dir, "
-                       "or in the records' database server).",
-                       no_args_is_help=True)
+keys_app = typer.Typer(
+    rich_markup_mode=None,
+    help="API keys: create, list, revoke (stored hashed in the data dir, "
+         "or in the records' database server).",
+    no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
@@ -31,7 +33,8 @@ def _key_store(ctx: typer.Context):  # noqa: ANN202 - KeyStore, imported lazily
 def keys_create(
     ctx: typer.Context,
     role: Annotated[str, typer.Option("--role", help="public, examiner or admin.")],
-    name: Annotated[str | None, typer.Option("--name", help="Who or what it is for.")] = None,
+    name: Annotated[str | None, typer.Option(
+        "--name", metavar="NAME", help="Who or what it is for.")] = None,
 ) -> None:
     """Make a key for ROLE. The key is printed once, on the last line; only its hash is
     kept, so it cannot be shown again."""
@@ -79,7 +82,8 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(
     ctx: typer.Context,
-    key_id: Annotated[str, typer.Argument(help="The key's id (as `keys list` shows).")],
+    key_id: Annotated[str, typer.Argument(
+        metavar="KEY_ID", help="The key's id (as `keys list` shows).")],
 ) -> None:
     """Revoke a key: requests with it get 401 from now on."""
     from service.security.keys import UnknownKey

@@ -167,7 +167,7 @@ def repair(
 @app.command()
 def backup(
     ctx: typer.Context,
-    dest: Annotated[Path, typer.Argument(help="New folder for the backup.")],
+    dest: Annotated[Path, typer.Argument(metavar="DEST", help="New folder for the backup.")],
 ) -> None:
     """Write a consistent snapshot of the register (records, keys, images, index) to DEST,
     while a server may be running."""
@@ -192,7 +192,8 @@ def backup(
 @app.command()
 def restore(
     ctx: typer.Context,
-    src: Annotated[Path, typer.Argument(help="A folder written by `tmsearch backup`.")],
+    src: Annotated[Path, typer.Argument(
+        metavar="SRC", help="A folder written by `tmsearch backup`.")],
     force: Annotated[bool, typer.Option(
         "--force", help="Move a non-empty data dir aside first (never deleted).")] = False,
 ) -> None:

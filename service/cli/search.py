@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from tqdm import tqdm
 
+from service.marks.colour import SearchMode
 from service.marks.filters import QueryError
 from service.marks.views import Crop
-from service.search.option_fields import FIELD_NAMES, SEARCH_FIELDS, options_from
+from service.search.option_fields import FIELD_NAMES, SEARCH_FIELDS, OptionField, options_from
 from service.search.query import SearchOptions
 
 if TYPE_CHECKING:  # the register (and torch) load lazily so that --help stays fast
@@ -34,7 +35,7 @@ def with_search_options(command: Callable[..., None]) -> Callable[..., None]:
            if p.name != "search_fields"]
     flags = [inspect.Parameter(
         f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
-        annotation=Annotated[f.type, typer.Option(f.flag, help=f.help)])
+        annotation=Annotated[f.type, typer.Option(f.flag, help=f.help, metavar=_metavar(f))])
         for f in SEARCH_FIELDS]
 
     @functools.wraps(command)
@@ -44,6 +45,15 @@ def with_search_options(command: Callable[..., None]) -> Callable[..., None]:
 
     with_fields.__signature__ = inspect.Signature(own + flags)  # type: ignore[attr-defined]
     return with_fields
+
+
+def _metavar(field: OptionField) -> str | None:
+    """What a search flag's value looks like (None: Click's own, a flag or a choice)."""
+    if field.type is bool or field.type is SearchMode:
+        return None
+    if field.name.startswith("filed_"):
+        return "DATE"
+    return "LIST" if field.name.endswith(("classes", "codes")) or field.name == "status" else "TEXT"
 
 
 def _options(search_fields: dict[str, Any], crop: str | None = None) -> SearchOptions:
@@ -61,17 +71,21 @@ def _options(search_fields: dict[str, Any], crop: str | None = None) -> SearchOp
 @with_search_options
 def search(
     ctx: typer.Context,
-    images: Annotated[list[Path] | None, typer.Argument(help="Query images.")] = None,
-    k: Annotated[int, typer.Option("--k", min=1, help="Results per query.")] = 10,
+    images: Annotated[list[Path] | None, typer.Argument(
+        metavar="IMAGE", help="Query images.")] = None,
+    k: Annotated[int, typer.Option("--k", metavar="N", min=1, help="Results per query.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per query.")] = False,
     queries: Annotated[
-        Path | None, typer.Option("--queries", help="File with one image path a line.")
+        Path | None, typer.Option(
+            "--queries", metavar="FILE", help="File with one image path a line.")
     ] = None,
     mark_id: Annotated[
-        str | None, typer.Option("--id", help="Search with a mark already in the register.")
+        str | None, typer.Option(
+            "--id", metavar="ID", help="Search with a mark already in the register.")
     ] = None,
     crop: Annotated[
-        str | None, typer.Option("--crop", help="Search with a rectangle x,y,w,h of the image.")
+        str | None, typer.Option(
+            "--crop", metavar="X,Y,W,H", help="Search with a rectangle x,y,w,h of the image.")
     ] = None,
     search_fields: dict[str, Any] | None = None,
 ) -> None:
@@ -145,10 +159,13 @@ def _read(path: str) -> bytes | Exception:
 @with_search_options
 def report(
     ctx: typer.Context,
-    images: Annotated[list[Path], typer.Argument(help="Query logos (images or zips of them).")],
-    out: Annotated[Path, typer.Option("--out", help="Write the PDF report here.")],
-    csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write a CSV here.")] = None,
-    k: Annotated[int, typer.Option("--k", min=1, max=50, help="Matches per logo.")] = 5,
+    images: Annotated[list[Path], typer.Argument(
+        metavar="IMAGE", help="Query logos (images or zips of them).")],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Write the PDF report here.")],
+    csv_out: Annotated[Path | None, typer.Option(
+        "--csv", metavar="FILE", help="Also write a CSV here.")] = None,
+    k: Annotated[int, typer.Option(
+        "--k", metavar="N", min=1, max=50, help="Matches per logo.")] = 5,
     search_fields: dict[str, Any] | None = None,
 ) -> None:
     """Pre-check many logos: their top matches with risk levels, as a PDF (and CSV)."""

@@ -17,8 +17,11 @@ from service.cli.app import _check_index, _open, app
 @app.command()
 def serve(
     ctx: typer.Context,
-    host: Annotated[str | None, typer.Option("--host", help="Bind address.")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Port.")] = None,
+    host: Annotated[str | None, typer.Option(
+        "--host", metavar="ADDRESS",
+        help="Bind address [default 127.0.0.1; env TMSEARCH_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(
+        "--port", metavar="PORT", help="Port [default 8000; env TMSEARCH_PORT].")] = None,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the search page."""
     import uvicorn
@@ -39,22 +42,26 @@ def serve(
 def demo(
     ctx: typer.Context,
     limit: Annotated[
-        int | None, typer.Option("--limit", help="Only this many icons (evenly spread).")
+        int | None, typer.Option(
+            "--limit", metavar="N", help="Only this many icons (evenly spread).")
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Ingest even if the register has marks.")
     ] = False,
 ) -> None:
     """Build the offline demo register from Simple Icons (skipped if marks exist)."""
-    from service.demo import write_demo_folder
+    from service.demo import demo_icon_names, write_demo_folder
 
     register = _open(ctx)
     try:
         if register.records.count() and not force:
-            typer.echo(
-                f"register in {register.data_dir} already has {register.records.count()} marks;"
-                " use --force to ingest the demo marks anyway"
-            )
+            if (register.data_dir / "demo-src").is_dir():  # a restart of `make run`
+                typer.echo(f"demo register ready in {register.data_dir}: "
+                           f"{register.records.count()} marks")
+            else:  # another register: the demo would be mixed into it
+                typer.echo(
+                    f"register in {register.data_dir} already has {register.records.count()}"
+                    " marks; use --force to ingest the demo marks anyway")
             if register.index_error is not None:
                 typer.echo("its index was built with another model: re-indexing it now")
                 with tqdm(total=register.records.count(), unit="mark", desc="reindex") as bar:
@@ -62,7 +69,7 @@ def demo(
             return
         _check_index(register)
         folder = register.data_dir / "demo-src"
-        with tqdm(unit="icon", desc="render") as bar:
+        with tqdm(total=len(demo_icon_names(limit)), unit="icon", desc="render") as bar:
             metadata = write_demo_folder(folder, limit, lambda _slug: bar.update(1))
         total = sum(1 for _ in metadata.open())
         with tqdm(total=total, unit="mark", desc="ingest") as bar:

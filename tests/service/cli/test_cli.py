@@ -476,10 +476,13 @@ def test_demo_register(cli: Cli, data_dir: Path) -> None:
     assert "demo register: added 12, updated 0, skipped 0, failed 0" in result.stdout
     assert json.loads(cli("stats", "--json").stdout)["marks"] == 12
 
-    again = cli("demo", "--limit", "12")
+    again = cli("demo", "--limit", "12")  # a restart of `make run`
     assert again.exit_code == 0
-    assert "already has 12 marks" in again.stdout
+    assert "demo register ready" in again.stdout and "12 marks" in again.stdout
+    assert "--force" not in again.stdout  # said only where it applies
     assert json.loads(cli("stats", "--json").stdout)["marks"] == 12
+    assert "12/12" in result.stderr  # the render bar has a total
+
 
     rows = [json.loads(line) for line in
             (data_dir / "demo-src" / "metadata.jsonl").read_text().splitlines()]
@@ -492,6 +495,12 @@ def test_demo_register(cli: Cli, data_dir: Path) -> None:
     assert (top["id"], top["name"]) == (pick["id"], pick["name"])
     assert top["score"] == pytest.approx(1.0, abs=1e-4)
     assert {r["id"] for r in line["results"]} == {r["id"] for r in rows}
+
+
+def test_the_demo_into_another_register_says_how_to_force_it(cli: Cli, folder: Path) -> None:
+    assert cli("ingest", str(folder)).exit_code == 0
+    other = cli("demo", "--limit", "3")
+    assert other.exit_code == 0 and "use --force" in other.stdout
 
 
 def test_demo_reindexes_a_demo_register_made_by_another_model(cli: Cli, data_dir: Path) -> None:
