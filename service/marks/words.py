@@ -1,7 +1,8 @@
 """The words of a mark as the register keeps and looks them up: normalised (Unicode NFKC,
 case folded, punctuation and spacing dropped, Latin and CJK letters and digits kept) and cut
-into trigrams for the records' full-text lookup. How alike two words are is the search's
-business (``service.search.text_match``)."""
+into trigrams for the records' full-text lookup, with how they sound beside them
+(``service.marks.phonetic``) so that a homophone is found too. How alike two words are
+is the search's business (``service.search.text_match``)."""
 
 from __future__ import annotations
 
@@ -27,4 +28,36 @@ def trigram_terms(text: str, limit: int = 24) -> list[str]:
         for gram in grams:
             if gram not in terms:
                 terms.append(gram)
+    return terms[:limit]
+
+
+SOUND_SEPARATOR = " | "  # between a mark's words and their sound in the words index
+
+
+def indexed_words(text: str | None) -> str:
+    """What the records' words index holds for a mark: its normalised words, then the
+    tagged sound terms (``py<pinyin>``, ``mp<key>``); '' for no words."""
+    from service.marks.phonetic import sound_of
+
+    words = normalise_text(text)
+    if not words:
+        return ""
+    sound = sound_of(words).index_terms()
+    return f"{words}{SOUND_SEPARATOR}{sound}" if sound else words
+
+
+def words_of_index(stored: str) -> str:
+    """The normalised words of an index entry (its sound terms left out)."""
+    return stored.split(SOUND_SEPARATOR, 1)[0]
+
+
+def lookup_terms(words: str, limit: int = 32) -> list[str]:
+    """The trigram terms that look ``words`` (normalised) up in the words index: of the
+    spelling first, then of the sound."""
+    from service.marks.phonetic import sound_of
+
+    terms = trigram_terms(words)
+    for term in trigram_terms(sound_of(words).index_terms()):
+        if term not in terms:
+            terms.append(term)
     return terms[:limit]

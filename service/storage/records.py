@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from service.marks.filters import SearchFilters
 from service.marks.metadata import MarkMetadata
-from service.marks.words import normalise_text, trigram_terms
+from service.marks.words import indexed_words, lookup_terms, words_of_index
 from service.security.access import published_sql
 from service.storage import vector_log
 from service.storage.db.dialect import bind_values, delete_in, dialect_for
@@ -256,11 +256,12 @@ class RecordStore:
         """Marks whose verbal element shares character trigrams with ``words`` (normalised),
         most shared first: {mark id: its normalised words}. Words shorter than three
         characters are looked up as substrings."""
-        terms = trigram_terms(words)
+        terms = lookup_terms(words)  # spelling and sound: a homophone is found too
         long_terms = [t for t in terms if len(t) >= 3]
         short_terms = [t for t in terms if len(t) < 3]
         with self._read() as conn:
-            return dict(self.sql.words_like(conn, long_terms, short_terms, limit))
+            found = self.sql.words_like(conn, long_terms, short_terms, limit)
+        return {mark_id: words_of_index(stored) for mark_id, stored in found}
 
     def image_keys(self) -> Iterator[tuple[str, str, str]]:
         """``(mark id, image key, media type)`` of every mark, for consistency checks."""
@@ -351,7 +352,7 @@ class RecordStore:
                 )
                 self._store_row(conn, record, exists=old_rec is not None)
                 self.sql.set_words(conn, mark_id, old_rec.vector_id if old_rec else None,
-                                   record.vector_id, normalise_text(record.text))
+                                   record.vector_id, indexed_words(record.text))
                 if log_as and mark_vectors is not None and components_new:
                     vector_log.append(conn, log_as,
                                       list(zip(record.all_vector_ids(), mark_vectors, strict=True)))

@@ -204,3 +204,18 @@ def test_words_rows_are_rekeyed_by_vector_id_on_sqlite(tmp_path: Path) -> None:
     assert store.marks_with_words("zenith") == {} and store.marks_with_words("korvex") == {}
     assert store.marks_with_words("boltra") == {"a": "boltra"}
     store.close()
+
+
+def test_words_rows_gain_their_sound_on_upgrade(tmp_path: Path) -> None:
+    """Migration 0006: words rows written before it (words alone) get the sound terms, so
+    homophones of marks already in the register are found."""
+    path = tmp_path / "records.sqlite3"
+    store = RecordStore(path)
+    store.upsert([("a", MarkMetadata(), NewImage("ha", "ka", "image/png", text="乐百氏"), None)])
+    store.close()
+    with sqlite3.connect(path) as conn:  # as revision 0005 left it
+        conn.execute("UPDATE mark_words SET words = '乐百氏'")
+        conn.execute("UPDATE alembic_version SET version_num = '0005'")
+    store = RecordStore(path)
+    assert store.marks_with_words("乐佰氏") == {"a": "乐百氏"}
+    store.close()
