@@ -1,8 +1,11 @@
 """The offline demo register: the ~3,400 brand marks of Simple Icons (PyPI: simplepycons).
 
 Each icon is rendered to PNG in its brand colour (light colours on a dark ground, so no
-mark disappears into white), with the brand name as the mark name, then ingested like
-any other folder. Simple Icons is CC0-1.0; the marks themselves belong to their owners.
+mark disappears into white), with the brand name as the mark name and synthetic metadata
+(``service.demo_metadata``: invented owners, classes, Vienna codes, dates and statuses,
+so that every filter shows something), then ingested like any other folder, with a few
+Chinese word marks beside them. Simple Icons is CC0-1.0; the marks themselves belong to
+their owners.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from service.demo_metadata import chinese_word_marks, synthetic_metadata
 from service.marks.images import encode_png, normalise, render_svg
 
 SOURCE = "simple-icons (PyPI simplepycons, CC0-1.0; marks belong to their owners)"
@@ -88,9 +92,11 @@ def write_demo_folder(
                         on_icon(f"skipped {icon.slug}: {exc}")
                     continue
             row = {"file": f"{icon.slug}.png", "id": icon.slug, "name": icon.title,
-                   "status": "registered"}
+                   **synthetic_metadata(icon.slug, target.read_bytes())}
             meta.write(json.dumps(row) + "\n")
             if on_icon:
                 on_icon(icon.slug)
+        for row in chinese_word_marks(images):  # with Debian's CJK font, where it is
+            meta.write(json.dumps(row, ensure_ascii=False) + "\n")
     (folder / "SOURCE.txt").write_text(SOURCE + "\n")
     return metadata_path

@@ -471,30 +471,37 @@ def test_model_mismatch_is_reported_and_reindex_fixes_it(
 
 # -- demo ---------------------------------------------------------------------------------
 def test_demo_register(cli: Cli, data_dir: Path) -> None:
+    from service.demo_metadata import CHINESE_MARKS, CJK_FONT
+
+    marks = 12 + (len(CHINESE_MARKS) if CJK_FONT.is_file() else 0)  # icons, then word marks
     result = cli("demo", "--limit", "12")
     assert result.exit_code == 0, result.output
-    assert "demo register: added 12, updated 0, skipped 0, failed 0" in result.stdout
-    assert json.loads(cli("stats", "--json").stdout)["marks"] == 12
+    assert f"demo register: added {marks}, updated 0, skipped 0, failed 0" in result.stdout
+    assert json.loads(cli("stats", "--json").stdout)["marks"] == marks
+    assert "12/12" in result.stderr  # the render bar has a total
 
     again = cli("demo", "--limit", "12")  # a restart of `make run`
     assert again.exit_code == 0
-    assert "demo register ready" in again.stdout and "12 marks" in again.stdout
+    assert "demo register ready" in again.stdout and f"{marks} marks" in again.stdout
     assert "--force" not in again.stdout  # said only where it applies
-    assert json.loads(cli("stats", "--json").stdout)["marks"] == 12
-    assert "12/12" in result.stderr  # the render bar has a total
+    assert json.loads(cli("stats", "--json").stdout)["marks"] == marks
 
-
-    rows = [json.loads(line) for line in
-            (data_dir / "demo-src" / "metadata.jsonl").read_text().splitlines()]
-    assert len(rows) == 12
-    pick = rows[5]
+    rows = [json.loads(line) for line in (data_dir / "demo-src" / "metadata.jsonl").read_text(
+        encoding="utf-8").splitlines()]
+    icons = [r for r in rows if not r["id"].startswith("zh-")]
+    assert len(icons) == 12 and len(rows) == marks
+    pick = icons[5]
     rendered = data_dir / "demo-src" / "images" / f"{pick['id']}.png"
     assert rendered.is_file()
-    (line,) = json_lines(cli("search", "--json", "--k", "12", str(rendered)))
+    (line,) = json_lines(cli("search", "--json", "--k", str(marks), str(rendered)))
     top = line["results"][0]
     assert (top["id"], top["name"]) == (pick["id"], pick["name"])
     assert top["score"] == pytest.approx(1.0, abs=1e-4)
     assert {r["id"] for r in line["results"]} == {r["id"] for r in rows}
+    filed = json_lines(cli("search", "--json", "--k", str(marks), "--status", "filed",
+                           str(rendered)))[0]["results"]
+    wanted = {r["id"] for r in rows if r["status"] == "filed"}
+    assert {r["id"] for r in filed} == wanted  # the filters have marks to find
 
 
 def test_the_demo_into_another_register_says_how_to_force_it(cli: Cli, folder: Path) -> None:
