@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -61,6 +62,7 @@ class MarkWriter:
         with self.index.lock:
             self.index.require_index()
             ((record, replaced),) = self.write_batch([(mark_id, metadata, prepared, source)])
+        self.records.set_meta("last_ingest", datetime.now(UTC).isoformat(timespec="seconds"))
         return record, replaced is None
 
     def remove(self, mark_ids: Iterable[str]) -> list[str]:

@@ -9,6 +9,14 @@ const LABELS = {
 };
 
 const list = (text) => text.split(",").map((v) => v.trim()).filter(Boolean);
+const WHEN = new Set(["last_ingest", "last_reindex"]);
+
+// A figure as the page shows it: a date that has not happened yet is "never"; any other
+// missing figure (the vector count, not shown to the public) is a dash.
+function shown(key, value) {
+  if (value === null || value === undefined) return WHEN.has(key) ? "never" : "—";
+  return String(value);
+}
 
 export function setUpRegister(onChange) {
   const $ = (id) => document.getElementById(id);
@@ -21,7 +29,7 @@ export function setUpRegister(onChange) {
       stats.replaceChildren(...Object.entries(LABELS).flatMap(([key, label]) => [
         Object.assign(document.createElement("dt"), { textContent: label }),
         Object.assign(document.createElement("dd"), {
-          textContent: info[key] === null ? "never" : String(info[key]), id: `stat-${key}` }),
+          textContent: shown(key, info[key]), id: `stat-${key}` }),
       ]));
     } catch (error) {
       stats.textContent = `Register unavailable: ${error.message}`;
@@ -58,10 +66,12 @@ export function setUpRegister(onChange) {
       const who = await api.whoAmI();
       $("key-status").textContent = who.key_id
         ? `Using key ${who.key_id}: ${who.role} access.` : "Public access (no key).";
+      $("admin-upload").hidden = who.role !== "admin";  // only an admin may add marks
     } catch (error) {
       api.setApiKey("");
       $("key-alert").textContent = error.message;
       $("key-status").textContent = "Public access (no key).";
+      $("admin-upload").hidden = true;
     }
   }
 

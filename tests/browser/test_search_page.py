@@ -380,6 +380,8 @@ def test_the_public_never_sees_filed_marks(public_page: Page, server: Server) ->
     filed = sum(1 for seed in SEEDS if seed % 5 == 0)
     expect(public_page.locator("#stat-marks")).to_have_text(str(len(SEEDS) - filed))
     expect(public_page.locator("#key-status")).to_have_text("Public access (no key).")
+    expect(public_page.locator("#stat-vectors")).to_have_text("—")  # not "never"
+    expect(public_page.get_by_role("button", name="Add mark")).to_be_hidden()
 
 
 def test_a_wrong_key_is_refused_and_forgotten(public_page: Page, console_errors: list[str]
@@ -401,6 +403,8 @@ def test_register_view_and_admin_upload(page: Page, server: Server, tmp_path: Pa
     expect(page.locator("#stat-index_type")).not_to_be_empty()
     expect(page.locator("#stat-last_ingest")).not_to_have_text("never")
     expect(page.locator("#key-status")).to_contain_text("examiner access")
+    expect(page.get_by_role("button", name="Add mark")).to_be_hidden()  # not theirs to do
+    before = page.locator("#stat-last_ingest").inner_text()
     page.get_by_label("API key").fill(server.keys["admin"])
     page.get_by_role("button", name="Use key").click()
     expect(page.locator("#key-status")).to_contain_text("admin access")
@@ -418,6 +422,7 @@ def test_register_view_and_admin_upload(page: Page, server: Server, tmp_path: Pa
     expect(page.get_by_role("status").filter(has_text="Mark NEW/4242 saved")).to_be_visible()
     expect(page.locator("#stat-marks")).to_have_text(str(len(SEEDS) + 1))
     expect(page.locator("#register-info")).to_contain_text(f"{len(SEEDS) + 1} marks")
+    expect(page.locator("#stat-last_ingest")).not_to_have_text(before)  # the upload counts
 
     page.get_by_role("tab", name="Search").click()
     page.set_input_files("#image", logo)
