@@ -280,7 +280,7 @@ window.addEventListener("popstate", applyUrl);
 
 setUpTabs(document.querySelector("[role=tablist]"));
 // the batch uses the Search tab's filters and options (not its crop or k)
-setUpBatch({ form: $("batch-form"), readOptions: () => readForm(form) });
+setUpBatch({ form: $("batch-form"), readOptions: () => readForm(form), onOpen: record.open });
 setUpDropzone($("dropzone"));
 setUpRegister(showRegister);
 showRegister();

@@ -5,9 +5,13 @@ import * as api from "./api.js";
 const MAX_BYTES = 10 * 1024 * 1024;
 const POLL_MS = 500;
 
-function matchRow(result) {
+function matchRow(result, open) {
   const row = document.createElement("li");
   row.dataset.testid = "batch-match";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "batch-open";
+  button.setAttribute("aria-label", `Open mark ${result.id}: ${result.risk} risk`);
   const thumb = document.createElement("img");
   api.showImage(thumb, result.thumbnail_url);
   thumb.alt = `Mark ${result.id}`;
@@ -18,16 +22,29 @@ function matchRow(result) {
   risk.textContent = `${result.risk} risk`;
   const text = document.createElement("span");
   text.textContent = ` ${result.score.toFixed(3)} · ${result.id} ${result.name ?? ""} `;
-  row.append(thumb, text, risk);
+  button.append(thumb, text, risk);
+  button.addEventListener("click", () => open(result));
+  row.append(button);
   return row;
 }
 
-function querySection(query) {
+// One logo's section: the logo itself (when it was uploaded as a file; a zip's members
+// stay on the server), then its matches, each opening the mark's record.
+function querySection(query, file, onOpen) {
   const section = document.createElement("section");
   section.className = "batch-query";
   section.dataset.testid = "batch-query";
   const title = document.createElement("h3");
-  title.textContent = query.name;
+  if (file) {
+    const logo = document.createElement("img");
+    logo.className = "batch-logo";
+    logo.alt = `Query ${query.name}`;
+    logo.src = URL.createObjectURL(file);
+    logo.width = 64;
+    logo.height = 64;
+    title.append(logo);
+  }
+  title.append(document.createTextNode(query.name));
   section.append(title);
   if (query.error) {
     const error = document.createElement("p");
@@ -37,14 +54,15 @@ function querySection(query) {
     return section;
   }
   const list = document.createElement("ol");
-  list.append(...query.results.map(matchRow));
+  const explainWith = file ? { file } : null;  // explain needs the query's image
+  list.append(...query.results.map((r) => matchRow(r, (result) => onOpen(result, explainWith))));
   if (!query.results.length) list.append(Object.assign(document.createElement("li"),
     { textContent: "No match." }));
   section.append(list);
   return section;
 }
 
-export function setUpBatch({ form, readOptions }) {
+export function setUpBatch({ form, readOptions, onOpen }) {
   const $ = (id) => document.getElementById(id);
   const alertEl = $("batch-alert");
   const progress = $("batch-progress");
@@ -94,7 +112,9 @@ export function setUpBatch({ form, readOptions }) {
       const failed = job.queries.filter((q) => q.error).length;
       progress.textContent = `Checked ${job.total} logos (${failed} failed) with `
         + `${job.options}; model ${job.model_version}.`;
-      results.replaceChildren(...job.queries.map(querySection));
+      const byName = new Map(files.map((f) => [f.name, f]));
+      results.replaceChildren(...job.queries.map(
+        (q) => querySection(q, byName.get(q.name), onOpen)));
       await api.linkDownload($("batch-csv"), job.csv_url, `tmsearch-${job.id}-report.csv`);
       await api.linkDownload($("batch-pdf"), job.pdf_url, `tmsearch-${job.id}-report.pdf`);
       downloads.hidden = false;

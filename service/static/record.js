@@ -42,6 +42,7 @@ export function createRecordPanel({ onSimilar, explainQuery }) {
   const explainFigure = $("explain-figure");
   const explainImage = $("explain-image");
   let current = null; // the result shown; replaced (not mutated) on each open
+  let currentQuery = null; // the query it was found with: {file} or {id}, or null
   let explainUrl = null;
 
   function imageLoaded() {
@@ -71,7 +72,7 @@ export function createRecordPanel({ onSimilar, explainQuery }) {
     explainButton.disabled = true;
     explainButton.textContent = "Explaining…";
     try {
-      const png = await api.explain(shown.id, explainQuery());
+      const png = await api.explain(shown.id, currentQuery);
       if (shown !== current) return;
       resetExplanation();
       explainUrl = URL.createObjectURL(png);
@@ -85,8 +86,10 @@ export function createRecordPanel({ onSimilar, explainQuery }) {
     }
   }
 
-  async function open(result) {
+  // ``query``: what found it, when not the results on screen (a batch pre-check's logo)
+  async function open(result, query = undefined) {
     current = result;
+    currentQuery = query === undefined ? explainQuery() : query;
     $("record-title").textContent = result.name || result.id;
     $("record-fields").replaceChildren();
     alert.textContent = "";
@@ -95,7 +98,7 @@ export function createRecordPanel({ onSimilar, explainQuery }) {
     matchBox.hidden = true;
     $("record-match-note").hidden = true;
     resetExplanation();
-    explainButton.hidden = !explainQuery();
+    explainButton.hidden = !currentQuery;
     if (!dialog.open) dialog.showModal();
     try {
       const record = await api.mark(result.id);

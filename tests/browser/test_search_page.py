@@ -349,6 +349,16 @@ def test_batch_pre_check_downloads_csv_and_pdf(page: Page, server: Server) -> No
     expect(first.get_by_test_id("batch-match")).to_have_count(2)
     expect(first).to_contain_text(mark_id(3))
     expect(first).to_contain_text("high risk")
+    logo = first.get_by_role("img", name="Query mark-3.png")  # the logo beside its matches
+    expect(logo).to_be_visible()
+    assert logo.evaluate("img => img.naturalWidth") > 0
+    first.get_by_role("button", name=f"Open mark {mark_id(3)}:").click()  # a match opens
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(mark_id(3))
+    dialog.get_by_role("button", name="Explain similarity").click()  # with the batch logo
+    expect(dialog.locator("#explain-figure")).to_be_visible(timeout=60_000)
+    page.locator("#record-close").click()
 
     with page.expect_download() as csv_download:
         page.get_by_role("link", name="Download CSV").click()
@@ -429,3 +439,4 @@ def test_register_view_and_admin_upload(page: Page, server: Server, tmp_path: Pa
     answer = click_search(page)
     assert answer["results"][0]["id"] == "NEW/4242"
     assert answer["results"][0]["nice_classes"] == [45]
+
