@@ -324,6 +324,13 @@ def test_phone_layout_does_not_scroll_sideways(page: Page, server: Server) -> No
     assert page.evaluate(scroll_width) <= 390 + 1
     dialog_box = page.get_by_role("dialog").bounding_box()
     assert dialog_box is not None and dialog_box["width"] <= 390
+    page.locator("#record-close").click()
+    page.get_by_role("tab", name="Register").click()
+    expect(page.locator("#stat-model_version")).not_to_be_empty()
+    label = page.locator("#register-stats dt").nth(6).bounding_box()  # "Risk thresholds"
+    figure = page.locator("#stat-risk_thresholds").bounding_box()
+    assert label and figure and figure["y"] >= label["y"] + label["height"] - 1  # below it
+    assert figure["width"] >= 300  # the whole width, not a squeezed column beside a label
 
 
 def test_batch_pre_check_downloads_csv_and_pdf(page: Page, server: Server) -> None:
