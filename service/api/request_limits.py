@@ -32,8 +32,11 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body over the limit of {limit:,} bytes")
 
 
+_CODES = {400: "invalid_request", 413: "too_large", 431: "headers_too_large"}
+
+
 async def send_json(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
+    body = json.dumps({"detail": detail, "code": _CODES.get(status, "error")}).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         (b"connection", b"close")]})
@@ -100,7 +103,7 @@ class JsonH11Protocol(H11Protocol):
         import h11
 
         body = json.dumps({"detail": "invalid HTTP request: malformed, or its headers are "
-                           "larger than the server reads"}).encode()
+                           "larger than the server reads", "code": "invalid_request"}).encode()
         headers = [(b"content-type", b"application/json"),
                    (b"content-length", str(len(body)).encode()), (b"connection", b"close")]
         for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),

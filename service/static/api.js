@@ -1,5 +1,6 @@
 // The service's HTTP API. Every failure becomes an ApiError whose message can be shown
 // as it is: the service's own {"detail": ...} prefixed with what the status means.
+import { t } from "./i18n.js";
 import { apiFields, cropFields } from "./state.js";
 
 export class ApiError extends Error {
@@ -9,15 +10,28 @@ export class ApiError extends Error {
   }
 }
 
-const STATUS_MEANING = {
-  404: "Not found",
-  409: "The index needs rebuilding",
-  413: "Too large",
-  415: "Not a supported image",
-  422: "Invalid input",
-  429: "The service is busy; try again in a moment",
-  503: "The service is busy; try again in a moment",
+// What each error means, by the service's stable code (the status where there is none),
+// said in the page's language; the service's own detail follows it.
+const CODE_MEANING = {
+  not_found: "Not found",
+  index_mismatch: "The index needs rebuilding",
+  reindex_running: "The index needs rebuilding",
+  too_large: "Too large",
+  unsupported_image: "Not a supported image",
+  invalid_image: "Invalid input",
+  invalid_query: "Invalid input",
+  invalid_metadata: "Invalid input",
+  invalid_request: "Invalid input",
+  rate_limited: "The service is busy; try again in a moment",
+  unauthorized: "Unauthorized",
+  forbidden: "Forbidden",
+  headers_too_large: "Headers too large",
+  internal_error: "Internal error",
 };
+const STATUS_CODE = { 401: "unauthorized", 403: "forbidden", 404: "not_found",
+  409: "index_mismatch", 413: "too_large", 415: "unsupported_image", 422: "invalid_request",
+  429: "rate_limited", 431: "headers_too_large", 500: "internal_error",
+  503: "rate_limited" };
 
 // The service's handlers send a string; FastAPI's own validation sends [{loc, msg}].
 function detailText(detail) {
@@ -29,12 +43,20 @@ function detailText(detail) {
 
 async function failure(response) {
   let detail = "";
+  let code = STATUS_CODE[response.status];
   try {
-    detail = detailText((await response.json()).detail);
+    const body = await response.json();
+    detail = detailText(body.detail);
+    code = body.code ?? code;
   } catch {
     // a proxy's HTML error page or an empty body: the status alone has to do
   }
-  const meaning = STATUS_MEANING[response.status] ?? `Request failed (HTTP ${response.status})`;
+  const english = CODE_MEANING[code];
+  const meaning = english ? t(english) : t("Request failed (HTTP {status})",
+    { status: response.status });
+  if (english && english !== meaning) {  // another language: its meaning, then the detail
+    return new ApiError(detail ? `${meaning}：${detail}` : meaning, response.status);
+  }
   if (detail && detail.toLowerCase().startsWith(meaning.toLowerCase())) {
     // the service already says it ("not a supported image: ..."): one prefix, not two
     return new ApiError(detail[0].toUpperCase() + detail.slice(1), response.status);

@@ -8,6 +8,7 @@ import { createRecordPanel } from "./record.js";
 import { renderResults } from "./results.js";
 import { MAX_K, fromUrlQuery, readForm, toUrlQuery, writeForm } from "./state.js";
 import { setUpTabs } from "./tabs.js";
+import { setUpLanguageSwitch, t } from "./i18n.js";
 
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024; // the service's default limit
 const MORE_STEP = 20;
@@ -107,13 +108,13 @@ function filtersText(filters) {
 
 function showSummary(body, query) {
   const count = body.results.length;
-  const parts = [count ? `${count} result${count === 1 ? "" : "s"}` : "No marks found",
-    `${body.took_ms} ms`, `mode ${body.mode}`];
-  if (body.rotation_tolerant) parts.push("rotation tolerant");
-  if (query.id) parts.push(`similar to ${query.id}`);
-  if (body.query_text) parts.push(`words “${body.query_text}”`);
+  const parts = [count ? t(count === 1 ? "{count} result" : "{count} results", { count })
+    : t("No marks found"), `${body.took_ms} ms`, t("mode {mode}", { mode: body.mode })];
+  if (body.rotation_tolerant) parts.push(t("rotation tolerant"));
+  if (query.id) parts.push(t("similar to {id}", { id: query.id }));
+  if (body.query_text) parts.push(t("words “{text}”", { text: body.query_text }));
   const filters = filtersText(body.filters);
-  if (filters) parts.push(`filters: ${filters}`);
+  if (filters) parts.push(t("filters: {filters}", { filters }));
   summary.textContent = parts.join(" · ");
 }
 
@@ -224,11 +225,11 @@ async function showRegister() {
   const info = $("register-info");
   try {
     const register = await api.registerInfo(); // counts what this key may see
-    info.textContent = `Register: ${register.marks.toLocaleString()} marks · model `
-      + `${register.model_version}`
-      + (register.needs_reindex ? " · the index needs rebuilding (tmsearch reindex)" : "");
+    info.textContent = t("Register: {marks} marks · model {model}", {
+      marks: register.marks.toLocaleString(), model: register.model_version })
+      + (register.needs_reindex ? t(" · the index needs rebuilding (tmsearch reindex)") : "");
   } catch (err) {
-    info.textContent = `Register: unavailable (${err.message})`;
+    info.textContent = t("Register: unavailable ({error})", { error: err.message });
   }
 }
 
@@ -285,3 +286,4 @@ setUpDropzone($("dropzone"));
 setUpRegister(showRegister);
 showRegister();
 applyUrl();
+setUpLanguageSwitch($("language"), showRegister);

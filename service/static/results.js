@@ -1,4 +1,5 @@
 // Result cards: one per mark, focusable, opening the mark's record on click or Enter.
+import { t } from "./i18n.js";
 import * as api from "./api.js";
 
 const RISK_LABEL = { high: "High risk", medium: "Medium risk", low: "Low risk" };
@@ -19,12 +20,12 @@ export function riskBadge(risk) {
 // on, in the result and, when only a part of it matched, in the query.
 export function matchText(match) {
   if (!match) return "";
-  const part = match.component === "figure" ? "figure" : "whole mark";
-  const parts = [match.query_part === "figure" ? `${part} ↔ query's figure` : part];
+  const part = t(match.component === "figure" ? "figure" : "whole mark");
+  const parts = [match.query_part === "figure" ? t("{part} ↔ query's figure", { part }) : part];
   const words = match.words;
   if (words) {
-    const similarity = words.similarity.toFixed(2);
-    parts.push(`words “${words.query}” ≈ “${words.mark}” (${similarity})`);
+    parts.push(t("words “{query}” ≈ “{mark}” ({similarity})", { query: words.query,
+      mark: words.mark, similarity: words.similarity.toFixed(2) }));
   }
   return parts.join(" · ");
 }

@@ -14,7 +14,7 @@ from tests.service.api.conftest import png
 def test_a_search_without_an_image_answers_the_documented_shape(client: TestClient) -> None:
     response = client.post("/v1/search", data={"k": "3"})
     assert response.status_code == 422
-    assert response.json() == {"detail": "image: required"}  # FastAPI's list before
+    assert response.json() == {"detail": "image: required", "code": "invalid_request"}
 
 
 def test_a_k_that_is_not_a_number_is_one_line(client: TestClient) -> None:
@@ -55,3 +55,21 @@ def test_a_list_item_that_is_not_a_number_is_said_plainly() -> None:
     with pytest.raises(QueryError) as info:
         parse_filters(nice_classes="9,nine")
     assert str(info.value) == "invalid filter nice_classes: 'nine' is not a whole number"
+
+
+@pytest.mark.parametrize(("make", "status", "code"), [
+    (lambda c: c.post("/v1/search", files={"image": ("x.png", b"nope", "image/png")}), 415,
+     "unsupported_image"),
+    (lambda c: c.post("/v1/search", data={"nice_classes": "99"},
+                      files={"image": ("q.png", png(1), "image/png")}), 422, "invalid_query"),
+    (lambda c: c.get("/v1/marks/nope"), 404, "not_found"),
+    (lambda c: c.get("/v1/reports/nope"), 404, "not_found"),
+    (lambda c: c.get("/v1/no-such-route"), 404, "not_found"),
+    (lambda c: c.post("/v1/marks", data={"metadata": "{"},
+                      files={"image": ("q.png", png(1), "image/png")}), 422, "invalid_metadata"),
+])
+def test_every_error_carries_a_stable_code(client: TestClient, make, status: int,  # noqa: ANN001
+                                           code: str) -> None:
+    response = make(client)
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code and response.json()["detail"]
