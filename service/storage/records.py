@@ -31,12 +31,7 @@ from service.storage.db.engine import SQLITE_BEGIN, create_records_engine, datab
 from service.storage.db.migrate import ensure_schema
 from service.storage.mark_record import ComponentRecord, MarkRecord, NewImage
 from service.storage.record_filters import filter_sql
-
-_COLUMNS = (
-    "id, vector_id, name, owner, application_number, registration_number, nice_classes, "
-    "vienna_codes, status, filing_date, content_hash, image_key, media_type, source, "
-    "created_at, updated_at, colour, text"
-)
+from service.storage.record_rows import COLUMNS, component_of, row_to_record, store_row
 
 
 class RecordStoreUnavailable(RuntimeError):
@@ -45,19 +40,6 @@ class RecordStoreUnavailable(RuntimeError):
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _row_to_record(row: Any) -> MarkRecord:
-    data = dict(row._mapping)
-    data["nice_classes"] = json.loads(data["nice_classes"])
-    data["vienna_codes"] = json.loads(data["vienna_codes"])
-    if data["colour"] is not None:
-        data["colour"] = np.frombuffer(bytes(data["colour"]), dtype=np.float32).copy()
-    return MarkRecord(**data)
-
-
-def _component(row: Any) -> ComponentRecord:
-    return ComponentRecord(int(row.vector_id), str(row.kind), tuple(json.loads(row.box)))
 
 
 class RecordStore:
@@ -146,11 +128,11 @@ class RecordStore:
 
     def get(self, mark_id: str) -> MarkRecord | None:
         with self._read() as conn:
-            row = conn.execute(text(f"SELECT {_COLUMNS} FROM marks WHERE id = :id"),
+            row = conn.execute(text(f"SELECT {COLUMNS} FROM marks WHERE id = :id"),
                                {"id": mark_id}).first()
             if row is None:
                 return None
-            record = _row_to_record(row)
+            record = row_to_record(row)
             self._attach_components(conn, [record])
         return record
 
@@ -185,9 +167,9 @@ class RecordStore:
             params: dict[str, Any] = {}
             listed = bind_values(params, values[start : start + 500])
             rows = conn.execute(
-                text(f"SELECT {_COLUMNS} FROM marks WHERE {column} IN ({listed})"), params
+                text(f"SELECT {COLUMNS} FROM marks WHERE {column} IN ({listed})"), params
             ).all()
-            records = [_row_to_record(row) for row in rows]
+            records = [row_to_record(row) for row in rows]
             self._attach_components(conn, records)
             for record in records:
                 out[key(record)] = record
@@ -203,7 +185,7 @@ class RecordStore:
             f"SELECT vector_id, mark_id, kind, box FROM components WHERE mark_id IN ({listed}) "
             "ORDER BY vector_id"), params).all()
         for r in rows:
-            by_id[r.mark_id].components.append(_component(r))
+            by_id[r.mark_id].components.append(component_of(r))
 
     def iter_all(self, batch: int = 1000) -> Iterator[MarkRecord]:
         """All records in vector-id order, fetched in pages (bounded memory)."""
@@ -211,9 +193,9 @@ class RecordStore:
         while True:
             with self._read() as conn:
                 rows = conn.execute(text(
-                    f"SELECT {_COLUMNS} FROM marks WHERE vector_id > :last "
+                    f"SELECT {COLUMNS} FROM marks WHERE vector_id > :last "
                     "ORDER BY vector_id LIMIT :batch"), {"last": last, "batch": batch}).all()
-                records = [_row_to_record(row) for row in rows]
+                records = [row_to_record(row) for row in rows]
                 self._attach_components(conn, records)
             if not records:
                 return
@@ -297,9 +279,9 @@ class RecordStore:
             next_id = int(self._meta(conn, "next_vector_id") or 1)
             for mark_id, meta, image, source in items:
                 mark_vectors = next(item_vectors) if item_vectors is not None else None
-                old = conn.execute(text(f"SELECT {_COLUMNS} FROM marks WHERE id = :id"),
+                old = conn.execute(text(f"SELECT {COLUMNS} FROM marks WHERE id = :id"),
                                    {"id": mark_id}).first()
-                old_rec = _row_to_record(old) if old is not None else None
+                old_rec = row_to_record(old) if old is not None else None
                 if old_rec is None and image is None:
                     raise ValueError(f"mark {mark_id!r} does not exist and has no image")
                 replaced: int | None = None
@@ -350,7 +332,7 @@ class RecordStore:
                     colour=image.colour,
                     text=image.text or None,
                 )
-                self._store_row(conn, record, exists=old_rec is not None)
+                store_row(conn, record, exists=old_rec is not None)
                 self.sql.set_words(conn, mark_id, old_rec.vector_id if old_rec else None,
                                    record.vector_id, indexed_words(record.text))
                 if log_as and mark_vectors is not None and components_new:
@@ -374,34 +356,11 @@ class RecordStore:
         return list(found.values())
 
     @staticmethod
-    def _store_row(conn: Connection, record: MarkRecord, exists: bool) -> None:
-        row = {
-            "id": record.id, "vector_id": record.vector_id, "name": record.name,
-            "owner": record.owner, "application_number": record.application_number,
-            "registration_number": record.registration_number,
-            "nice_classes": json.dumps(record.nice_classes),
-            "vienna_codes": json.dumps(record.vienna_codes), "status": record.status,
-            "filing_date": record.filing_date, "content_hash": record.content_hash,
-            "image_key": record.image_key, "media_type": record.media_type,
-            "source": record.source, "created_at": record.created_at,
-            "updated_at": record.updated_at,
-            "colour": None if record.colour is None
-            else np.asarray(record.colour, np.float32).tobytes(),
-            "text": record.text,
-        }
-        if exists:
-            assigned = ", ".join(f"{c} = :{c}" for c in row if c != "id")
-            conn.execute(text(f"UPDATE marks SET {assigned} WHERE id = :id"), row)
-        else:
-            conn.execute(text(f"INSERT INTO marks({', '.join(row)}) "
-                              f"VALUES ({', '.join(':' + c for c in row)})"), row)
-
-    @staticmethod
     def _components(conn: Connection, mark_id: str) -> list[ComponentRecord]:
         rows = conn.execute(text(
             "SELECT vector_id, kind, box FROM components WHERE mark_id = :id "
             "ORDER BY vector_id"), {"id": mark_id}).all()
-        return [_component(r) for r in rows]
+        return [component_of(r) for r in rows]
 
     @staticmethod
     def _meta(conn: Connection, key: str) -> str | None:
