@@ -16,7 +16,7 @@ from service.settings import Settings
 from service.storage.layout import DataDir
 from service.storage.records import RecordStore
 from tests.service.api.conftest import png, stop
-from tests.service.reports.test_reports import zip_of
+from tests.service.reports.test_reports import patched_zip, zip_of
 
 
 def wait_done(client: TestClient, report_id: str, timeout: float = 60.0) -> dict[str, Any]:
@@ -138,3 +138,18 @@ def test_finished_reports_expire(seeded: TestClient,
     expired = make_client(report_keep_days=0.0)
     assert expired.get(f"/v1/reports/{job['id']}").status_code == 404
     assert not (DataDir.of(expired.app.state.tmsearch.settings).reports / job["id"]).exists()
+
+
+def test_a_zip_with_an_encrypted_member_reports_that_logo_and_checks_the_rest(
+    seeded: TestClient,
+) -> None:
+    archive = patched_zip({"one.png": png(1), "locked.png": png(2), "three.png": png(3)},
+                          "locked.png", "encrypted")
+    started = seeded.post("/v1/reports", files={"archive": ("logos.zip", archive,
+                                                            "application/zip")})
+    assert started.status_code == 202, started.text  # a 500 before
+    body = wait_done(seeded, started.json()["id"])
+    by_name = {q["name"]: q for q in body["queries"]}
+    assert "encrypted" in by_name["locked.png"]["error"]
+    assert by_name["one.png"]["results"][0]["id"] == "mark-1"
+    assert by_name["three.png"]["results"][0]["id"] == "mark-3"

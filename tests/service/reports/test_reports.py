@@ -138,3 +138,15 @@ def test_a_pdf_of_many_matches_per_logo_runs_over_pages(filled: Register, k: int
     for query in report.queries:  # every match is in the PDF
         for result in query.results:
             assert re.search(rf"\b{re.escape(result.record.id)}\b", text), result.record.id
+
+
+def test_a_pdf_at_the_apis_largest_k_is_written(filled: Register) -> None:
+    report = run_report(filled, [("q3.png", to_bytes(make_mark(3)))], 12, SearchOptions())
+    query = report.queries[0]
+    query.results = (query.results * 5)[:50]  # k = 50, the API's maximum, for one logo
+    report.k = 50
+    pdf = io.BytesIO()
+    write_pdf(report, pdf, filled.thumbnail)
+    pages = PdfReader(io.BytesIO(pdf.getvalue())).pages
+    assert len(pages) >= 3  # about 9 matches a page: the table ran over pages
+    assert "50" in pages[-1].extract_text()  # the last row is there
