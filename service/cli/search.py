@@ -166,6 +166,9 @@ def report(
         "--csv", metavar="FILE", help="Also write a CSV here.")] = None,
     k: Annotated[int, typer.Option(
         "--k", metavar="N", min=1, max=50, help="Matches per logo.")] = 5,
+    language: Annotated[str, typer.Option(
+        "--language", metavar="en|zh",
+        help="The PDF's language: en (English) or zh (Simplified Chinese).")] = "en",
     search_fields: dict[str, Any] | None = None,
 ) -> None:
     """Pre-check many logos: their top matches with risk levels, as a PDF (and CSV)."""
@@ -174,11 +177,14 @@ def report(
         read_zip,
         run_report,
         write_csv,
-        write_pdf,
         written_in_place,
     )
+    from service.reports.pdf import write_pdf
 
     options = _options(search_fields or {})
+    if language not in ("en", "zh"):
+        _err(f"--language is en or zh, not {language!r}")
+        raise typer.Exit(2)
     for target in (out, csv_out):  # before any search: a bad path fails at once
         problem = _unwritable(target) if target is not None else None
         if problem:
@@ -211,7 +217,8 @@ def report(
 
             result = run_report(register, queries, k, options, progress)
         with written_in_place(out, "wb") as fh:
-            write_pdf(result, fh, lambda mark_id: _thumbnail_or_none(register, mark_id))
+            write_pdf(result, fh, lambda mark_id: _thumbnail_or_none(register, mark_id),
+                      language)
         if csv_out is not None:
             with written_in_place(csv_out, "w") as fh:
                 write_csv(result, fh)

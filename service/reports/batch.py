@@ -4,7 +4,8 @@ An applicant pre-checks a set of logos before filing, an examiner files the repo
 the application: so a report names the filters, the date and the model version it was
 made with, and shows each query beside its matches (thumbnails, scores, risk levels).
 The CLI (``tmsearch report``) and the API (``/v1/reports``) both build a :class:`Report`
-with :func:`run_report` and write it with :func:`write_csv` and :func:`write_pdf`.
+with :func:`run_report` and write it with :func:`write_csv` and ``service.reports.pdf``'s
+``write_pdf``.
 """
 
 from __future__ import annotations
@@ -21,9 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
 
-from PIL import Image
-
-from service.marks.images import ImageError, ImageLimits, decode_image
 from service.search.query import SearchOptions
 
 if TYPE_CHECKING:  # types only: the register (and torch) load where a report runs
@@ -159,94 +157,6 @@ def write_csv(report: Report, fh: IO[str]) -> None:
             ])
 
 
-def write_pdf(report: Report, fh: IO[bytes], thumbnail: Callable[[str], bytes | None]
-              ) -> None:
-    """A PDF with one section (one page or more) per query: the query beside its matches
-    with thumbnails, scores and risk levels; a header with filters, date and model."""
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Image as PdfImage
-    from reportlab.platypus import (
-        PageBreak,
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        Table,
-        TableStyle,
-    )
-
-    styles = getSampleStyleSheet()
-    doc = SimpleDocTemplate(fh, pagesize=A4, title="Trademark pre-check report",
-                            leftMargin=15 * mm, rightMargin=15 * mm)
-    risk_colour = {"high": colors.HexColor("#b3261e"), "medium": colors.HexColor("#b26a00"),
-                   "low": colors.HexColor("#2e7d32")}
-
-    def picture(data: bytes | None, side: float) -> Any:
-        if not data:
-            return Paragraph("(no image)", styles["Normal"])
-        try:
-            image = Image.open(io.BytesIO(data))
-            image.load()
-        except Exception:  # noqa: BLE001 - SVG or unreadable: decode as the service does
-            try:
-                image = decode_image(data, ImageLimits()).image
-            except ImageError:
-                return Paragraph("(unreadable)", styles["Normal"])
-        image = image.convert("RGB")
-        image.thumbnail((256, 256))
-        buf = io.BytesIO()
-        image.save(buf, format="PNG")
-        buf.seek(0)
-        scale = side / max(image.size)
-        return PdfImage(buf, width=image.width * scale, height=image.height * scale)
-
-    story: list[Any] = []
-    for index, query in enumerate(report.queries, start=1):
-        if index > 1:
-            story.append(PageBreak())
-        story.append(Paragraph(f"Query {index} of {len(report.queries)}: {_esc(query.name)}",
-                               styles["Heading2"]))
-        story.append(Paragraph(
-            f"Date {report.created} &middot; model {_esc(report.model_version)} &middot; "
-            f"top {report.k} &middot; filters and options: {_esc(report.describe_options())}",
-            styles["Normal"]))
-        story.append(Spacer(1, 4 * mm))
-        if query.error is not None:
-            story.append(Paragraph(f"Error: {_esc(query.error)}", styles["Normal"]))
-            continue
-        story.append(picture(query.image, 30 * mm))
-        story.append(Spacer(1, 3 * mm))
-        rows: list[list[Any]] = [["#", "Match", "Mark", "Score", "Risk"]]
-        for rank, r in enumerate(query.results, start=1):
-            rec = r.record
-            details = f"<b>{_esc(rec.id)}</b><br/>{_esc(rec.name or '')}<br/>" \
-                      f"{_esc(rec.owner or '')}<br/>classes " \
-                      f"{_esc(', '.join(map(str, rec.nice_classes)) or '-')}" \
-                      f" &middot; {_esc(rec.status or '-')}<br/>matched " \
-                      f"{r.component.kind if r.component else 'whole'}" + \
-                      (f" &middot; words &quot;{_esc(r.words.mark)}&quot;" if r.words else "")
-            rows.append([str(rank), picture(thumbnail(rec.id), 22 * mm),
-                         Paragraph(details, styles["Normal"]), f"{r.score:.3f}",
-                         r.risk.value.upper()])
-        if len(rows) == 1:
-            rows.append(["", "", "no match", "", ""])
-        # rows split across pages (the header repeats): any k fits
-        table = Table(rows, colWidths=[10 * mm, 28 * mm, 110 * mm, 16 * mm, 16 * mm],
-                      repeatRows=1, splitByRow=1)
-        style = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                 ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
-                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee"))]
-        for row, r in enumerate(query.results, start=1):
-            style.append(("TEXTCOLOR", (4, row), (4, row), risk_colour[r.risk.value]))
-        table.setStyle(TableStyle(style))
-        story.append(table)
-    if not story:
-        story.append(Paragraph("No queries.", styles["Normal"]))
-    doc.build(story)
-
-
 @contextlib.contextmanager
 def written_in_place(path: Path, mode: str) -> Iterator[IO[Any]]:
     """Write beside ``path`` and rename into place when complete: a failed write leaves
@@ -259,7 +169,3 @@ def written_in_place(path: Path, mode: str) -> Iterator[IO[Any]]:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from service.reports.batch import Report, run_report, write_csv, write_pdf, written_in_place
+from service.reports.batch import Report, run_report, write_csv, written_in_place
 from service.reports.job_store import JobStore
+from service.reports.pdf import write_pdf
 from service.search.query import SearchOptions
 
 if TYPE_CHECKING:  # types only: the register is opened by the app's lifespan
@@ -62,17 +63,17 @@ class ReportJobs:
         self.store.expire(self.keep_s, self.keep)
 
     def submit(self, queries: list[tuple[str, bytes | Exception]], k: int,
-               options: SearchOptions) -> ReportJob:
+               options: SearchOptions, language: str = "en") -> ReportJob:
         job = ReportJob(uuid.uuid4().hex[:16], total=len(queries),
                         include_unpublished=options.include_unpublished)
         self.store.insert(job.id, job.total, job.include_unpublished)
         with self._lock:
             self._running[job.id] = job
-        self._executor.submit(self._run, job, queries, k, options)
+        self._executor.submit(self._run, job, queries, k, options, language)
         return job
 
     def _run(self, job: ReportJob, queries: list[tuple[str, bytes | Exception]], k: int,
-             options: SearchOptions) -> None:
+             options: SearchOptions, language: str = "en") -> None:
         try:
             def progress(done: int) -> None:
                 job.done = done
@@ -83,7 +84,7 @@ class ReportJobs:
             with written_in_place(target / "report.csv", "w") as fh:
                 write_csv(report, fh)
             with written_in_place(target / "report.pdf", "wb") as fh:
-                write_pdf(report, fh, self._thumbnail)
+                write_pdf(report, fh, self._thumbnail, language)
             job.report, job.status = report, "done"
             if self.describe is not None:
                 job.result = self.describe(job)

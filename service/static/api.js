@@ -1,6 +1,6 @@
 // The service's HTTP API. Every failure becomes an ApiError whose message can be shown
 // as it is: the service's own {"detail": ...} prefixed with what the status means.
-import { t } from "./i18n.js";
+import { language, t } from "./i18n.js";
 import { apiFields, cropFields } from "./state.js";
 
 export class ApiError extends Error {
@@ -174,6 +174,7 @@ export async function submitReport(files, archive, k, options) {
   for (const file of files) body.append("images", file);
   if (archive) body.append("archive", archive);
   body.append("k", String(k));
+  body.append("language", language()); // the PDF in the page's language
   for (const [name, value] of apiFields(options)) {
     if (name !== "k") body.append(name, value); // the batch has its own k
   }

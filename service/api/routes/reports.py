@@ -4,7 +4,7 @@ the report as CSV or PDF."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.responses import FileResponse
@@ -79,6 +79,8 @@ async def submit_report(
     images: Annotated[list[UploadFile] | None, File(description="Query logos.")] = None,
     archive: Annotated[UploadFile | None, File(description="A zip of query logos.")] = None,
     k: Annotated[int, Form(ge=1, le=50, description="Matches per logo.")] = 5,
+    language: Annotated[Literal["en", "zh"], Form(
+        description="The PDF's language: English or Simplified Chinese.")] = "en",
 ) -> ReportOut:
     """Start a pre-check of many logos; poll ``GET /v1/reports/{id}`` for progress."""
     queries: list[tuple[str, bytes | Exception]] = []
@@ -105,7 +107,7 @@ async def submit_report(
     if len(set(names)) != len(names):  # the report is keyed by name: keep them apart
         queries = [(f"{i + 1}-{name}", data) for i, (name, data) in enumerate(queries)]
     options = replace(options, include_unpublished=caller.include_unpublished)
-    return ReportOut.of(jobs.submit(queries, k, options))
+    return ReportOut.of(jobs.submit(queries, k, options, language))
 
 
 @router.get("/{report_id}", response_model=ReportOut, responses=_NOT_FOUND)

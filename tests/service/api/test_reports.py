@@ -153,3 +153,19 @@ def test_a_zip_with_an_encrypted_member_reports_that_logo_and_checks_the_rest(
     assert "encrypted" in by_name["locked.png"]["error"]
     assert by_name["one.png"]["results"][0]["id"] == "mark-1"
     assert by_name["three.png"]["results"][0]["id"] == "mark-3"
+
+
+def test_a_report_in_chinese(seeded: TestClient) -> None:
+    from service.reports.pdf import CJK_FONT
+
+    if not CJK_FONT.is_file():
+        import pytest
+
+        pytest.skip("Debian's fonts-wqy-zenhei is not installed (make fonts)")
+    files = {"images": ("a.png", png(3), "image/png")}
+    job = seeded.post("/v1/reports", files=files, data={"k": "2", "language": "zh"}).json()
+    body = wait_done(seeded, job["id"])
+    text = PdfReader(io.BytesIO(seeded.get(body["pdf_url"]).content)).pages[0].extract_text()
+    assert "检索图样 1/1" in text and "近似度" in text
+    bad = seeded.post("/v1/reports", files=files, data={"language": "fr"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_request"

@@ -591,6 +591,12 @@ def test_report_to_a_bad_path_fails_before_searching(cli: Cli, folder: Path, tmp
         assert result.exit_code == 2 and "cannot write" in result.stderr
         assert "pre-check" not in result.stderr  # no search ran
     assert not list(tmp_path.glob("*.partial"))
+    wrong = cli("report", str(folder / "mark-3.png"), "--out", str(tmp_path / "r.pdf"),
+                "--language", "fr")
+    assert wrong.exit_code == 2 and "en or zh" in wrong.stderr
+    chinese = cli("report", str(folder / "mark-3.png"), "--out", str(tmp_path / "r.pdf"),
+                  "--language", "zh")
+    assert chinese.exit_code == 0, chinese.output
 
 
 # -- the records database -----------------------------------------------------------------

@@ -13,7 +13,8 @@ from pypdf import PdfReader
 from service.marks.filters import parse_filters
 from service.marks.metadata import MarkMetadata
 from service.register import Register
-from service.reports.batch import ReportError, read_zip, run_report, write_csv, write_pdf
+from service.reports.batch import ReportError, read_zip, run_report, write_csv
+from service.reports.pdf import write_pdf
 from service.search.query import SearchOptions
 from tests.imagegen import make_mark, to_bytes
 
@@ -150,3 +151,20 @@ def test_a_pdf_at_the_apis_largest_k_is_written(filled: Register) -> None:
     pages = PdfReader(io.BytesIO(pdf.getvalue())).pages
     assert len(pages) >= 3  # about 9 matches a page: the table ran over pages
     assert "50" in pages[-1].extract_text()  # the last row is there
+
+
+def test_a_chinese_pdf_and_chinese_names_in_any_pdf(filled: Register) -> None:
+    from service.reports.pdf import CJK_FONT
+
+    if not CJK_FONT.is_file():
+        pytest.skip("Debian's fonts-wqy-zenhei is not installed (make fonts)")
+    filled.add_mark(to_bytes(make_mark(40)), MarkMetadata(id="zh-1", name="乐百氏",
+                                                           owner="重庆山城科技有限公司"))
+    report = run_report(filled, [("q.png", to_bytes(make_mark(40)))], 2, SearchOptions())
+    for language, words in (("zh", ("检索图样", "近似度", "风险等级", "高")),
+                            ("en", ("Query 1 of 1", "Score", "HIGH"))):
+        pdf = io.BytesIO()
+        write_pdf(report, pdf, filled.thumbnail, language)
+        text = PdfReader(io.BytesIO(pdf.getvalue())).pages[0].extract_text()
+        assert all(w in text for w in words), (language, text)
+        assert "乐百氏" in text and "重庆山城科技有限公司" in text  # set in the CJK font
