@@ -116,6 +116,12 @@ class FolderIngest:
                     summary.count("failed")
                     summary.failures.append((file, message))
                     emit(IngestEvent(file, None, "failed", message))
+                for file in ledger.unseen_files():  # a row for an image that is not there
+                    message = f"the metadata names {file}, but there is no such image under " \
+                              f"{folder}"
+                    summary.count("failed")
+                    summary.failures.append((file, message))
+                    emit(IngestEvent(file, None, "failed", message))
                 self.records.set_meta("last_ingest",
                                       datetime.now(UTC).isoformat(timespec="seconds"))
         summary.seconds = time.perf_counter() - started

@@ -81,3 +81,9 @@ class IngestLedger:
             "SELECT file, error FROM metadata WHERE error IS NOT NULL AND seen = 0 "
             "ORDER BY file")
         yield from rows
+
+    def unseen_files(self) -> Iterator[str]:
+        """Valid metadata rows whose file was not found under the ingested folder."""
+        rows = self._conn.execute(
+            "SELECT file FROM metadata WHERE error IS NULL AND seen = 0 ORDER BY file")
+        yield from (row[0] for row in rows)

@@ -164,6 +164,13 @@ def test_ingest_with_csv_metadata(
     assert (top["id"], top["name"]) == ("TM-1", "Acme")
     assert top["score"] == pytest.approx(1.0, abs=1e-4)
 
+    with open(meta, "a", newline="", encoding="utf-8") as fh:  # a row for a missing image
+        csv.writer(fh).writerow(["gone.png", "TM-9", "Gone", "", ""])
+    again = cli("ingest", str(folder), "--metadata", str(meta))  # a re-run: all skipped
+    assert again.exit_code == 1 and summary(again) == (0, 0, 7, 1)
+    assert error_lines(again) == [f"error: gone.png: the metadata names gone.png, but there is "
+                                  f"no such image under {folder}"]
+
 
 def test_ingest_with_jsonl_metadata_and_a_bad_row(
     cli: Cli, folder: Path, tmp_path: Path, settings: Settings, embedder: Embedder, data_dir: Path
