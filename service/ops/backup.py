@@ -151,10 +151,12 @@ def _copy_images(data_dir: Path, partial: Path, records_file: str) -> tuple[int,
         finally:
             records.close()
         missing = {}
+        named: set[Path] = set()
         for mark_id, key, media_type in wanted:
             for src, dst in ((source.image_path(key, media_type),
                               target.image_path(key, media_type)),
                              (source.thumb_path(key), target.thumb_path(key))):
+                named.add(dst)
                 if dst in copied:
                     continue
                 try:
@@ -165,7 +167,9 @@ def _copy_images(data_dir: Path, partial: Path, records_file: str) -> tuple[int,
                     missing[mark_id] = key
         if not missing:
             break
-    return len(copied), sorted(missing)
+    for stale in copied - named:  # copied for a snapshot that a later one replaced
+        stale.unlink(missing_ok=True)
+    return len(copied & named), sorted(missing)
 
 
 def _link_or_copy(src: str | Path, dst: str | Path) -> None:

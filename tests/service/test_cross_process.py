@@ -6,7 +6,6 @@ behind to hold the data dir."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -17,43 +16,27 @@ import httpx
 import pytest
 
 from tests.imagegen import make_mark, to_bytes, write_marks
-from tests.service.test_serve import HOST, TMSEARCH, free_port, wait_until_ready
+from tests.service.server_process import TMSEARCH, clean_env, served
 
 pytestmark = pytest.mark.skipif(not TMSEARCH.is_file(), reason="console script not installed")
 
 
-def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TMSEARCH_")}
-    env["TMSEARCH_FOLLOW_INTERVAL_S"] = "0.5"
-    return env
+def follow_fast() -> dict[str, str]:
+    return clean_env(follow_interval_s="0.5")
 
 
 def tmsearch(data_dir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([str(TMSEARCH), "--data-dir", str(data_dir), "--device", "cpu", *args],
-                          capture_output=True, text=True, env=clean_env(), timeout=timeout)
+                          capture_output=True, text=True, env=follow_fast(), timeout=timeout)
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+def server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     data_dir = tmp_path / "data"
     write_marks(tmp_path / "first", range(4))
     assert tmsearch(data_dir, "ingest", str(tmp_path / "first")).returncode == 0
-    port = free_port()
-    log = tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(TMSEARCH), "--data-dir", str(data_dir), "--device", "cpu", "serve", "--host",
-             HOST, "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=clean_env())
-    try:
-        wait_until_ready(proc, f"http://{HOST}:{port}", log)
-        yield data_dir, f"http://{HOST}:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with served(data_dir, tmp_path / "serve.log", follow_fast()) as (_, base):
+        yield data_dir, base
 
 
 def top_id(base: str, seed: int) -> str | None:
@@ -74,9 +57,9 @@ def eventually(check: Callable[[], bool], within: float = 10.0) -> float:
     return time.monotonic() - started
 
 
-def test_cli_writes_reach_a_running_server_in_seconds(served: tuple[Path, str],
+def test_cli_writes_reach_a_running_server_in_seconds(server: tuple[Path, str],
                                                       tmp_path: Path) -> None:
-    data_dir, base = served
+    data_dir, base = server
     write_marks(tmp_path / "more", [40, 41])
     assert top_id(base, 40) != "mark-40"
     ingest = tmsearch(data_dir, "ingest", str(tmp_path / "more"))
@@ -97,7 +80,7 @@ def test_two_ingests_at_once_keep_both_folders(tmp_path: Path) -> None:
     runs = [subprocess.Popen([str(TMSEARCH), "--data-dir", str(data_dir), "--device", "cpu",
                               "ingest", str(tmp_path / folder)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**clean_env(), "TMSEARCH_INDEX_SAVE_EVERY": "8"})
+                             env=clean_env(follow_interval_s="0.5", index_save_every="8"))
             for folder in ("a", "b")]
     for run in runs:
         _, err = run.communicate(timeout=300)
@@ -131,7 +114,7 @@ def test_a_killed_ingest_leaves_no_worker_and_no_busy_data_dir(tmp_path: Path) -
     proc = subprocess.Popen([str(TMSEARCH), "--data-dir", str(data_dir), "--device", "cpu",
                              "ingest", str(tmp_path / "many"), "--workers", "2"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=clean_env())
+                            env=follow_fast())
     workers: set[int] = set()
     deadline = time.monotonic() + 120
     while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,29 +11,7 @@ from models.embedder import Embedder
 from service.register import Register
 from service.settings import Settings
 from tests.imagegen import make_mark, to_bytes, write_marks
-
-TMSEARCH = Path(sys.executable).parent / "tmsearch"
-HOST = "127.0.0.1"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_ready(proc: subprocess.Popen, base: str, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"tmsearch serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    pytest.fail(f"tmsearch serve not ready after {timeout} s:\n{log.read_text()}")
+from tests.service.server_process import TMSEARCH, served
 
 
 @pytest.mark.skipif(not TMSEARCH.is_file(), reason="console script not installed")
@@ -51,18 +24,8 @@ def test_serve_answers_http(
     with Register(settings, embedder) as register:
         assert register.ingest_folder(folder).added == 6
 
-    port = free_port()
-    base = f"http://{HOST}:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TMSEARCH_")}
     log = tmp_path / "serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(TMSEARCH), "--data-dir", str(settings.data_dir), "--device", "cpu", "serve",
-             "--host", HOST, "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
-        )
-    try:
-        wait_until_ready(proc, base, log)
+    with served(settings.data_dir, log) as (proc, base):
         with httpx.Client(base_url=base, timeout=30) as http:
             health = http.get("/healthz").json()
             assert health["marks"] == 6
@@ -94,13 +57,6 @@ def test_serve_answers_http(
             bad = http.post("/v1/search", files={"image": ("x.png", b"nope", "image/png")})
             assert bad.status_code == 415
             assert http.get("/healthz").json()["marks"] == 6
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
     # SIGTERM: a graceful shutdown (uvicorn may re-raise the signal once it is done)
     assert proc.returncode in (0, -15), log.read_text()
     assert "Application shutdown complete" in log.read_text()

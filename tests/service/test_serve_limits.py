@@ -5,15 +5,13 @@ the limit 413, a malformed request 400), a hostile SVG is a 4xx and the server s
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.service.test_serve import HOST, TMSEARCH, free_port, wait_until_ready
+from tests.service.server_process import HOST, TMSEARCH, clean_env, served
 
 LIMIT = 2 * 1024 * 1024  # TMSEARCH_MAX_ARCHIVE_BYTES below: bodies up to 3 MB are read
 
@@ -21,25 +19,9 @@ LIMIT = 2 * 1024 * 1024  # TMSEARCH_MAX_ARCHIVE_BYTES below: bodies up to 3 MB a
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     root = tmp_path_factory.mktemp("limits")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TMSEARCH_")}
-    env["TMSEARCH_MAX_ARCHIVE_BYTES"] = str(LIMIT)
-    log = root / "serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(TMSEARCH), "--data-dir", str(root / "data"), "--device", "cpu", "serve",
-             "--host", HOST, "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
-    try:
-        wait_until_ready(proc, f"http://{HOST}:{port}", log)
-        yield f"http://{HOST}:{port}", port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    env = clean_env(max_archive_bytes=str(LIMIT))
+    with served(root / "data", root / "serve.log", env) as (_, base):
+        yield base, int(base.rsplit(":", 1)[1])
 
 
 def raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
