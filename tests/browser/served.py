@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from tests.imagegen import make_mark, to_bytes
+from tests.service.server_process import served
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -91,50 +89,14 @@ def make_key(data_dir: Path, role: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_ready(proc: subprocess.Popen, base: str, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"tmsearch serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"tmsearch serve not ready after {timeout} s:\n{log.read_text()}")
-
-
 @contextmanager
 def serving(root: Path) -> Iterator[Server]:
     """Ingest the generated register into ``root/data`` and serve it until the block ends."""
     folder, data_dir = root / "marks", root / "data"
     ingest(data_dir, folder, write_register(folder))
     keys = {role: make_key(data_dir, role) for role in ("examiner", "admin")}
-    base = f"http://{HOST}:{free_port()}"
-    log = root / "serve.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(TMSEARCH), "--data-dir", str(data_dir), "--device", "cpu", "serve",
-             "--host", HOST, "--port", base.rsplit(":", 1)[1]],
-            stdout=out, stderr=subprocess.STDOUT, env=clean_env(), cwd=root,
-        )
-    try:
-        wait_until_ready(proc, base, log)
+    with served(data_dir, root / "serve.log", clean_env()) as (_, base):
         yield Server(base=base, images=folder, keys=keys)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 @contextmanager

@@ -326,11 +326,15 @@ def test_phone_layout_does_not_scroll_sideways(page: Page, server: Server) -> No
     assert dialog_box is not None and dialog_box["width"] <= 390
     page.locator("#record-close").click()
     page.get_by_role("tab", name="Register").click()
-    expect(page.locator("#stat-model_version")).not_to_be_empty()
-    label = page.locator("#register-stats dt").nth(6).bounding_box()  # "Risk thresholds"
-    figure = page.locator("#stat-risk_thresholds").bounding_box()
-    assert label and figure and figure["y"] >= label["y"] + label["height"] - 1  # below it
-    assert figure["width"] >= 300  # the whole width, not a squeezed column beside a label
+    expect(page.locator("#stat-risk_thresholds")).to_be_visible()
+    page.wait_for_load_state("networkidle")  # the tab's refresh has drawn the figures again
+    label_top, label_height, figure_top, figure_width = page.evaluate("""() => {
+        const figure = document.getElementById("stat-risk_thresholds");
+        const a = figure.previousElementSibling.getBoundingClientRect();
+        const b = figure.getBoundingClientRect();
+        return [a.top, a.height, b.top, b.width]; }""")  # one moment for both boxes
+    assert figure_top >= label_top + label_height - 1  # under its label
+    assert figure_width >= 300  # the whole width, not a squeezed column beside a label
 
 
 def test_batch_pre_check_downloads_csv_and_pdf(page: Page, server: Server) -> None:
