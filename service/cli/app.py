@@ -65,11 +65,14 @@ def main(
 
 def _open(ctx: typer.Context, **overrides: Any):  # noqa: ANN202 - Register, imported lazily
     """Open the register (loads the model: imported here so ``--help`` stays fast)."""
-    from service.register import Register
-
     settings: Settings = ctx.obj.settings
     if overrides:
         settings = settings.model_copy(update=overrides)
+    # a word at once: torch, the model and the register take seconds to load (stderr, so
+    # that --json on stdout stays one object a line)
+    typer.echo(f"opening the register in {settings.resolved_data_dir} …", err=True)
+    from service.register import Register
+
     try:
         return Register(settings)
     except Exception as exc:  # noqa: BLE001 - turned into one clear line

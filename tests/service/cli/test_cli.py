@@ -655,3 +655,10 @@ def test_an_unreachable_database_is_one_clear_line(cli: Cli, monkeypatch: pytest
     (line,) = error_lines(result)
     assert line.startswith("error: cannot reach the records database postgresql+psycopg://u:***@")
     assert "s3cret" not in result.output
+
+
+def test_a_command_says_at_once_what_it_opens(cli: Cli, data_dir: Path) -> None:
+    result = cli("stats", "--json")
+    assert result.exit_code == 0
+    assert result.stderr.startswith(f"opening the register in {data_dir.resolve()}")
+    assert json.loads(result.stdout)["marks"] == 0  # stdout stays JSON alone
