@@ -156,9 +156,10 @@ class Register:
         return self.writer.remove(mark_ids)
 
     def ingest_folder(self, folder: Path, metadata_file: Path | None = None,
-                      on_event: Callable[[IngestEvent], None] | None = None) -> IngestSummary:
+                      on_event: Callable[[IngestEvent], None] | None = None,
+                      on_prepared: Callable[[int], None] | None = None) -> IngestSummary:
         """Add or update every image under ``folder``; unchanged files are skipped."""
-        return self.folders.ingest_folder(folder, metadata_file, on_event)
+        return self.folders.ingest_folder(folder, metadata_file, on_event, on_prepared)
 
     # -- searches (service/search/) and reads (service/storage/stored_marks.py) ------------
     @property

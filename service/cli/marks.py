@@ -64,11 +64,8 @@ def ingest(
                       flush=True)
             if event.outcome == "failed":
                 tqdm.write(f"error: {event.path}: {event.message}", file=sys.stderr)
-            if event.mark_id is not None:  # an image file (rows without one are not counted)
-                bar.update(1)
-
-        try:
-            summary = register.ingest_folder(folder, metadata, on_event)
+        try:  # the bar moves as the workers finish files, not once a chunk is written
+            summary = register.ingest_folder(folder, metadata, on_event, bar.update)
         except Exception as exc:  # noqa: BLE001
             tqdm.write(f"error: {exc}", file=sys.stderr)
             raise typer.Exit(1) from exc

@@ -85,8 +85,12 @@ class FolderIngest:
         self.settings = settings
 
     def ingest_folder(self, folder: Path, metadata_file: Path | None = None,
-                      on_event: Emit | None = None) -> IngestSummary:
-        """Add or update every image under ``folder``; unchanged files are skipped."""
+                      on_event: Emit | None = None,
+                      on_prepared: Callable[[int], None] | None = None) -> IngestSummary:
+        """Add or update every image under ``folder``; unchanged files are skipped.
+        ``on_event`` hears each file's outcome once it is written (per chunk);
+        ``on_prepared`` how many files the workers have prepared, as they finish (a
+        progress bar that moves every few files)."""
         started = time.perf_counter()
         summary = IngestSummary()
         emit = on_event or (lambda _e: None)
@@ -105,7 +109,8 @@ class FolderIngest:
                              for p in iter_image_files(folder))
                     chunks = batched(files, self.settings.ingest_chunk)  # bounded memory
                     for outcomes, tasks, existing in self._prepared(chunks, folder, ledger,
-                                                                    spec, executor):
+                                                                    spec, executor,
+                                                                    on_prepared):
                         self._write_chunk(outcomes, tasks, existing, ledger, summary, emit)
                 finally:
                     if executor is not None:
@@ -145,6 +150,7 @@ class FolderIngest:
     def _prepared(
         self, chunks: Iterator[list[tuple[str, str]]], folder: Path, ledger: IngestLedger,
         spec: PrepareSpec, executor: Executor | None,
+        on_prepared: Callable[[int], None] | None = None,
     ) -> Iterator[tuple[list[FileOutcome], list[IngestTask], dict[str, MarkRecord]]]:
         """Per chunk of ``(path, relative path)``: its metadata rows, mark ids and the
         records they already have (whose content hashes let workers skip unchanged
@@ -164,7 +170,7 @@ class FolderIngest:
                 yield [(t.path, known[t.mark_id].content_hash if t.mark_id in known else None,
                         spec) for t in tasks]
 
-        for outcomes in map_in_chunks(work(), executor):
+        for outcomes in map_in_chunks(work(), executor, on_prepared):
             yield outcomes, *task_chunks.pop(0)
 
     def _write_chunk(self, outcomes: list[FileOutcome], tasks: list[IngestTask],

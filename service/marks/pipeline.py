@@ -12,7 +12,7 @@ import functools
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
@@ -302,19 +302,36 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def map_in_chunks(
-    tasks: Iterable[list], executor: Executor | None
+    tasks: Iterable[list], executor: Executor | None,
+    on_prepared: Callable[[int], None] | None = None,
 ) -> Iterator[list[FileOutcome]]:
     """Prepare chunks of tasks, keeping the next chunk in flight while one is consumed;
-    each chunk goes to the workers ``WORKER_BATCH`` files a task."""
+    each chunk goes to the workers ``WORKER_BATCH`` files a task. ``on_prepared`` hears
+    how many files each task prepared, as it is collected (a progress bar's steps)."""
+    told = on_prepared or (lambda _n: None)
     if executor is None:
         for chunk in tasks:
-            yield prepare_files(chunk)
+            out: list[FileOutcome] = []
+            for i in range(0, len(chunk), WORKER_BATCH):
+                part = prepare_files(chunk[i:i + WORKER_BATCH])
+                told(len(part))
+                out += part
+            yield out
         return
     pending: list[list[Future[list[FileOutcome]]]] = []
+
+    def collected(futures: list[Future[list[FileOutcome]]]) -> list[FileOutcome]:
+        out: list[FileOutcome] = []
+        for future in futures:
+            part = future.result()
+            told(len(part))
+            out += part
+        return out
+
     for chunk in tasks:
         pending.append([executor.submit(prepare_files, chunk[i:i + WORKER_BATCH])
                         for i in range(0, len(chunk), WORKER_BATCH)])
         if len(pending) >= 2:
-            yield [o for f in pending.pop(0) for o in f.result()]
+            yield collected(pending.pop(0))
     while pending:
-        yield [o for f in pending.pop(0) for o in f.result()]
+        yield collected(pending.pop(0))

@@ -70,3 +70,25 @@ def test_walk_of_a_huge_folder_streams_in_constant_memory(tmp_path: Path) -> Non
     assert walk_peak < 1_000_000  # bytes: a few entries and one path at a time
     assert walk_peak < after_first + 200_000  # no growth with the files walked
     assert listing_peak > 10 * walk_peak
+
+
+def test_preparing_tells_its_progress_every_few_files(tmp_path: Path) -> None:
+    """The ingest bar's steps: a count each WORKER_BATCH files, inline and in workers,
+    adding up to the files (a chunk of 256 made the bar jump 0 -> all before)."""
+    from service.marks.images import ImageLimits
+    from service.marks.pipeline import WORKER_BATCH, PrepareSpec, map_in_chunks, worker_pool
+    from tests.imagegen import write_marks
+
+    paths = write_marks(tmp_path, range(40))
+    spec = PrepareSpec(input_size=64, input_mode="ink", limits=ImageLimits(), thumbnail_size=32)
+    chunk = [(str(p), None, spec) for p in paths]
+    for executor in (None, worker_pool(2)):
+        steps: list[int] = []
+        try:
+            outcomes = [o for part in map_in_chunks([chunk], executor, steps.append)
+                        for o in part]
+        finally:
+            if executor is not None:
+                executor.shutdown()
+        assert len(outcomes) == 40 and all(o.error is None for o in outcomes)
+        assert sum(steps) == 40 and max(steps) <= WORKER_BATCH and len(steps) >= 3
