@@ -451,3 +451,30 @@ def test_register_view_and_admin_upload(page: Page, server: Server, tmp_path: Pa
     assert answer["results"][0]["id"] == "NEW/4242"
     assert answer["results"][0]["nice_classes"] == [45]
 
+
+
+@pytest.mark.parametrize("viewport", [(1280, 800), (1366, 650), (390, 844)])
+def test_the_search_button_covers_no_field(page: Page, viewport: tuple[int, int]) -> None:
+    """The button stays in reach, but no field, label or hint of the form is under it
+    (the mode select and its hint were, in the first view of a laptop)."""
+    page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
+    page.goto("/")
+    for scroll in (0, 300, 600):
+        page.evaluate(f"window.scrollTo(0, {scroll})")
+        covered = page.evaluate("""() => {
+            const bar = document.querySelector('#search-form .actions').getBoundingClientRect();
+            // what a scrolling fields area hides is not under the bar: clip to it
+            const area = document.querySelector('#search-form .query-fields');
+            const clip = getComputedStyle(area).overflowY === 'auto'
+              ? area.getBoundingClientRect() : { top: -Infinity, bottom: Infinity };
+            const hit = (r) => {
+              const top = Math.max(r.top, clip.top), bottom = Math.min(r.bottom, clip.bottom);
+              return r.width > 0 && bottom > top && bottom > bar.top + 1
+                && top < bar.bottom - 1 && r.right > bar.left && r.left < bar.right;
+            };
+            return [...document.querySelectorAll(
+                '#search-form fieldset input, #search-form fieldset select, '
+                + '#search-form fieldset label, #search-form fieldset .hint')]
+              .filter((e) => hit(e.getBoundingClientRect())).map((e) => e.id || e.textContent);
+        }""")
+        assert covered == [], (viewport, scroll, covered)
