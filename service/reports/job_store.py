@@ -8,6 +8,7 @@ searches died with it.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,11 +100,6 @@ class JobStore:
             for job_id in old:
                 conn.execute(text("DELETE FROM report_jobs WHERE id = :id"), {"id": job_id})
         for job_id in old:
-            _remove_tree(self.folder / job_id)
+            shutil.rmtree(self.folder / job_id, ignore_errors=True)
         return old
 
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)

@@ -150,26 +150,26 @@ export function translatePage(root = document.body) {
   for (const el of elements) {
     if (!el) continue;
     if (el.children.length === 0) {
-      const shown = el.textContent.replace(/\s+/g, " ").trim();
-      const english = pick(el.dataset.en, shown);
-      if (english in ZH) {
-        el.dataset.en = english;
-        const wanted = zh ? ZH[english] : english;
-        if (shown !== wanted) el.textContent = wanted;
-      }
+      swap(el, "en", el.textContent.replace(/\s+/g, " ").trim(), zh,
+        (text) => { el.textContent = text; });
     }
     for (const attr of TEXT_ATTRS) {
-      const store = `en${attr.replace(/(^|-)(\w)/g, (_, __, c) => c.toUpperCase())}`;
       const shown = el.getAttribute(attr);
       if (shown === null) continue;
-      const english = pick(el.dataset[store], shown);
-      if (english in ZH) {
-        el.dataset[store] = english;
-        const wanted = zh ? ZH[english] : english;
-        if (shown !== wanted) el.setAttribute(attr, wanted);
-      }
+      const store = `en${attr.replace(/(^|-)(\w)/g, (_, __, c) => c.toUpperCase())}`;
+      swap(el, store, shown, zh, (text) => el.setAttribute(attr, text));
     }
   }
+}
+
+// Show one text of ``el`` (its content, or an attribute kept under ``dataset[store]``) in
+// the page's language, writing only when it changes (the watcher sees every write).
+function swap(el, store, shown, zh, write) {
+  const english = pick(el.dataset[store], shown);
+  if (!(english in ZH)) return;
+  el.dataset[store] = english;
+  const wanted = zh ? ZH[english] : english;
+  if (shown !== wanted) write(wanted);
 }
 
 // The English of an element: what it kept, unless a script wrote other text since.
