@@ -68,7 +68,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(MetadataError)
     async def _metadata(_: Request, exc: MetadataError) -> JSONResponse:
-        return error(422, f"invalid metadata: {exc}", "invalid_metadata")
+        return error(422, f"invalid metadata: {'; '.join(exc.problems)}", "invalid_metadata")
 
     @app.exception_handler(QueryError)
     async def _query(_: Request, exc: QueryError) -> JSONResponse:

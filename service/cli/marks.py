@@ -63,7 +63,8 @@ def ingest(
                                   "outcome": event.outcome, "error": event.message}),
                       flush=True)
             if event.outcome == "failed":
-                tqdm.write(f"error: {event.path}: {event.message}", file=sys.stderr)
+                for line in (event.message or "").splitlines() or [""]:
+                    tqdm.write(f"error: {event.path}: {line}", file=sys.stderr)
         try:  # the bar moves as the workers finish files, not once a chunk is written
             summary = register.ingest_folder(folder, metadata, on_event, bar.update)
         except Exception as exc:  # noqa: BLE001

@@ -117,7 +117,8 @@ class FolderIngest:
                         executor.shutdown(cancel_futures=True)
                     index.save()
                 for file, error in ledger.unseen_errors():
-                    message = f"{error} (and no such image under {folder})"
+                    message = (f"the metadata names {file}, but there is no such image under "
+                               f"{folder}\n{_row_problems(MetadataError(error))}")
                     summary.count("failed")
                     summary.failures.append((file, message))
                     emit(IngestEvent(file, None, "failed", message))
@@ -191,7 +192,7 @@ class FolderIngest:
                 fail(f"another file in this ingest already has mark id {mark_id!r}")
                 continue
             if isinstance(row, MetadataError):
-                fail(f"invalid metadata row: {row}")
+                fail(_row_problems(row))
                 continue
             if outcome.error is not None:
                 fail(outcome.error)
@@ -229,6 +230,11 @@ def _metadata_rows(metadata_file: Path, summary: IngestSummary, emit: Emit
             emit(IngestEvent(file, None, "failed", str(meta)))
         else:
             yield file, meta
+
+
+def _row_problems(error: MetadataError) -> str:
+    """One line per bad field of a metadata row (the CLI prints each as its own error)."""
+    return "\n".join(f"invalid metadata row, {line}" for line in error.problems)
 
 
 def _given_id(row: MarkMetadata | MetadataError | None) -> str | None:

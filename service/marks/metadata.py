@@ -41,7 +41,15 @@ class MarkStatus(StrEnum):
 
 
 class MetadataError(ValueError):
-    """A metadata row or document that does not validate."""
+    """A metadata row or document that does not validate.
+
+    Its text holds one line per bad field (``file.csv:3: nice_classes: ...``), so a row
+    with three bad fields reads as three lines, each naming where it is.
+    """
+
+    @property
+    def problems(self) -> list[str]:
+        return str(self).splitlines()
 
 
 def split_list(value: Any) -> Any:
@@ -122,7 +130,7 @@ def parse_metadata(data: dict[str, Any]) -> MarkMetadata:
     try:
         return MarkMetadata.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(problem_text(err, "metadata") for err in exc.errors())
+        problems = "\n".join(problem_text(err, "metadata") for err in exc.errors())
         raise MetadataError(problems) from exc
 
 
@@ -174,4 +182,4 @@ def _row(row: dict[str, Any], where: str) -> Iterator[tuple[str, MarkMetadata | 
     try:
         yield file, parse_metadata(row)
     except MetadataError as exc:
-        yield file, MetadataError(f"{where}: {exc}")
+        yield file, MetadataError("\n".join(f"{where}: {line}" for line in exc.problems))

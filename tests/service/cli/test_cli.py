@@ -171,6 +171,17 @@ def test_ingest_with_csv_metadata(
     assert error_lines(again) == [f"error: gone.png: the metadata names gone.png, but there is "
                                   f"no such image under {folder}"]
 
+    with open(meta, "a", newline="", encoding="utf-8") as fh:  # missing and a bad row too
+        csv.writer(fh).writerow(["lost.png", "TM-8", "Lost", "", "0"])
+    third = cli("ingest", str(folder), "--metadata", str(meta))
+    assert third.exit_code == 1 and summary(third) == (0, 0, 7, 2)
+    assert sorted(error_lines(third))[1:] == [
+        f"error: lost.png: invalid metadata row, {meta}:6: nice_classes: Nice classes are "
+        "1..45, got [0]",
+        f"error: lost.png: the metadata names lost.png, but there is no such image under "
+        f"{folder}",
+    ]
+
 
 def test_ingest_with_jsonl_metadata_and_a_bad_row(
     cli: Cli, folder: Path, tmp_path: Path, settings: Settings, embedder: Embedder, data_dir: Path
@@ -181,13 +192,21 @@ def test_ingest_with_jsonl_metadata_and_a_bad_row(
          "vienna_codes": ["26.01.01"], "status": "registered", "filing_date": "2021-05-01"},
         {"file": "sub/deeper/mark-20.jpg", "name": "Twenty", "status": "filed"},
         {"file": "mark-3.png", "id": "TM-3", "nice_classes": [99]},  # invalid
+        {"file": "mark-2.png", "id": "TM-2", "nice_classes": [0], "status": "pending"},
     ]
     meta.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n")
     result = cli("ingest", str(folder), "--metadata", str(meta))
     assert result.exit_code == 1
-    errors = error_lines(result)
-    assert len(errors) == 1 and "1..45" in errors[0]
-    assert summary(result)[3] == 1
+    errors = error_lines(result)  # one line per bad field, each with file and line number
+    assert sorted(errors) == [
+        f"error: mark-2.png: invalid metadata row, {meta}:4: nice_classes: Nice classes are "
+        "1..45, got [0]",
+        f"error: mark-2.png: invalid metadata row, {meta}:4: status: 'pending' is not one of "
+        "'filed', 'published', 'registered', 'expired' or 'refused'",
+        f"error: mark-3.png: invalid metadata row, {meta}:3: nice_classes: Nice classes are "
+        "1..45, got [99]",
+    ]
+    assert summary(result)[3] == 2
     with Register(settings.model_copy(update={"data_dir": data_dir}), embedder) as register:
         zero = register.get("TM-0")
         assert zero.nice_classes == [3, 9] and zero.vienna_codes == ["26.01.01"]

@@ -85,3 +85,20 @@ def test_jsonl_file_reports_bad_lines_and_keeps_going(tmp_path: Path) -> None:
     bad = [m for _, m in rows if isinstance(m, MetadataError)]
     assert [f for f, _ in good] == ["a.png", "b.svg"]
     assert len(bad) == 3
+
+
+def test_each_bad_field_is_its_own_line_with_the_line_number(tmp_path: Path) -> None:
+    path = tmp_path / "meta.csv"
+    path.write_text("file,nice_classes,status,filing_date\n"
+                    "a.png,9,filed,2024-01-02\n"
+                    "b.png,99,pending,yesterday\n")
+    rows = list(read_metadata_file(path))
+    assert isinstance(rows[0][1], MarkMetadata)
+    error = rows[1][1]
+    assert isinstance(error, MetadataError)
+    lines = error.problems
+    assert len(lines) == 3
+    assert all(line.startswith(f"{path}:3: ") for line in lines)
+    fields = [line.removeprefix(f"{path}:3: ").split(":")[0] for line in lines]
+    assert fields == ["nice_classes", "status", "filing_date"]
+    assert not any("pydantic" in line or "Value error" in line for line in lines)
