@@ -28,6 +28,7 @@ from index.open_store import open_store
 from models.embedder import Embedder
 from service.ingest.folder import FolderIngest, IngestEvent, IngestSummary
 from service.ingest.writer import MarkWriter
+from service.marks.filters import SearchFilters
 from service.marks.images import ImageLimits
 from service.marks.metadata import MarkMetadata
 from service.marks.ocr import TextReader
@@ -45,6 +46,7 @@ from service.storage.image_store import ImageStore
 from service.storage.index_writer import IndexWriter
 from service.storage.layout import DataDir
 from service.storage.mark_record import MarkRecord
+from service.storage.record_listing import MarkPage
 from service.storage.records import RecordStore
 from service.storage.stored_marks import StoredMarks
 
@@ -200,6 +202,11 @@ class Register:
     def get(self, mark_id: str, include_unpublished: bool = True) -> MarkRecord:
         """The mark's record; MarkNotFound if there is none or the caller may not see it."""
         return self.marks.get(mark_id, include_unpublished)
+
+    def browse(self, filters: SearchFilters, words: str | None = None, page: int = 1,
+               per_page: int = 20, include_unpublished: bool = True) -> MarkPage:
+        """The marks passing ``filters`` without an image to compare, a page at a time."""
+        return self.records.list_marks(filters, words, page, per_page, include_unpublished)
 
     def image(self, mark_id: str, include_unpublished: bool = True) -> tuple[bytes, str]:
         return self.marks.image(mark_id, include_unpublished)

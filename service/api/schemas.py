@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from service.search.query import SearchOptions
 from service.search.results import SearchResult
 from service.storage.mark_record import MarkRecord
+from service.storage.record_listing import MarkPage
 
 
 def mark_url(mark_id: str, suffix: str = "") -> str:
@@ -49,6 +50,21 @@ class MarkOut(BaseModel):
             created_at=record.created_at,
             updated_at=record.updated_at,
         )
+
+
+class MarkPageOut(BaseModel):
+    """One page of ``GET /v1/marks``: the marks passing the filters, newest filing first."""
+
+    marks: list[MarkOut]
+    total: int = Field(description="Marks passing the filters, on every page.")
+    page: int
+    per_page: int
+    pages: int
+
+    @classmethod
+    def of(cls, listing: MarkPage) -> MarkPageOut:
+        return cls(marks=[MarkOut.of(r) for r in listing.marks], total=listing.total,
+                   page=listing.page, per_page=listing.per_page, pages=listing.pages)
 
 
 class WordsOut(BaseModel):

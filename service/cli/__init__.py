@@ -10,6 +10,7 @@ One module per command group; importing them registers their commands on ``app``
 # isort: off
 from service.cli import marks  # noqa: F401
 from service.cli import search  # noqa: F401
+from service.cli import browse  # noqa: F401
 from service.cli import maintenance  # noqa: F401
 from service.cli import serve  # noqa: F401
 from service.cli import keys  # noqa: F401

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from service.marks.colour import SearchMode
 from service.marks.filters import QueryError
 from service.marks.views import Crop
-from service.search.option_fields import FIELD_NAMES, SEARCH_FIELDS, OptionField, options_from
+from service.search.option_fields import SEARCH_FIELDS, OptionField, options_from
 from service.search.query import SearchOptions
 
 if TYPE_CHECKING:  # the register (and torch) load lazily so that --help stays fast
@@ -27,24 +27,37 @@ if TYPE_CHECKING:  # the register (and torch) load lazily so that --help stays f
 from service.cli.app import _check_index, _err, _open, app
 
 
-def with_search_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Give ``command`` a flag for each of ``SEARCH_FIELDS`` (service/search/option_fields.py,
+def with_option_fields(fields: tuple[OptionField, ...]
+                       ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command a flag for each of ``fields`` (from service/search/option_fields.py,
     the declaration the API's fields are made from too); it receives their values as one
     ``search_fields`` dict."""
-    own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
-           if p.name != "search_fields"]
-    flags = [inspect.Parameter(
-        f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
-        annotation=Annotated[f.type, typer.Option(f.flag, help=f.help, metavar=_metavar(f))])
-        for f in SEARCH_FIELDS]
+    names = tuple(f.name for f in fields)
 
-    @functools.wraps(command)
-    def with_fields(**kwargs: Any) -> None:
-        fields = {name: kwargs.pop(name) for name in FIELD_NAMES}
-        command(**kwargs, search_fields=fields)
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = [p for p in inspect.signature(command, eval_str=True).parameters.values()
+               if p.name != "search_fields"]
+        flags = [inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+            annotation=Annotated[f.type, typer.Option(f.flag, help=f.help,
+                                                      metavar=_metavar(f))])
+            for f in fields]
 
-    with_fields.__signature__ = inspect.Signature(own + flags)  # type: ignore[attr-defined]
-    return with_fields
+        @functools.wraps(command)
+        def with_fields(**kwargs: Any) -> None:
+            values = {name: kwargs.pop(name) for name in names}
+            command(**kwargs, search_fields=values)
+
+        with_fields.__signature__ = inspect.Signature(own + flags)  # type: ignore[attr-defined]
+        return with_fields
+
+    return decorate
+
+
+#: every search option as a flag (``tmsearch search``, ``tmsearch report``)
+with_search_options = with_option_fields(SEARCH_FIELDS)
+#: the filters alone (``tmsearch list``)
+with_filter_options = with_option_fields(tuple(f for f in SEARCH_FIELDS if f.is_filter))
 
 
 def _metavar(field: OptionField) -> str | None:

@@ -31,6 +31,7 @@ from service.storage.db.engine import SQLITE_BEGIN, create_records_engine, datab
 from service.storage.db.migrate import ensure_schema
 from service.storage.mark_record import ComponentRecord, MarkRecord, NewImage
 from service.storage.record_filters import filter_sql
+from service.storage.record_listing import MAX_PER_PAGE, MarkPage, list_page
 from service.storage.record_rows import COLUMNS, component_of, row_to_record, store_row
 
 
@@ -201,6 +202,16 @@ class RecordStore:
                 return
             yield from records
             last = records[-1].vector_id
+
+    def list_marks(self, filters: SearchFilters, words: str | None = None, page: int = 1,
+                   per_page: int = 20, include_unpublished: bool = True) -> MarkPage:
+        """One page of the marks passing ``filters`` (service/storage/record_listing.py)."""
+        page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
+        with self._read() as conn:
+            records, total = list_page(conn, self.sql, filters, words, page, per_page,
+                                       include_unpublished)
+            self._attach_components(conn, records)
+        return MarkPage(records, total, page, per_page)
 
     def vector_ids(self) -> list[int]:
         """Every live vector id: whole marks and components."""

@@ -184,6 +184,19 @@ def test_filters_and_words_cannot_reach_filed_marks(public: TestClient,
     assert all(r["id"] not in (WORDY, FILED) for r in hidden)
 
 
+def test_browsing_without_an_image_leaves_filed_marks_out(public: TestClient,
+                                                          examiner: TestClient) -> None:
+    everything = public.get("/v1/marks", params={"per_page": 100}).json()
+    assert everything["total"] == 14
+    assert {m["id"] for m in everything["marks"]}.isdisjoint({FILED, WORDY})
+    for params in ({"status": "filed"}, {"owner": "hidden"}, {"text": "secret"}):
+        body = public.get("/v1/marks", params=params).json()
+        assert (body["marks"], body["total"]) == ([], 0), params
+    seen = examiner.get("/v1/marks", params={"owner": "hidden"}).json()
+    assert [m["id"] for m in seen["marks"]] == [FILED] and seen["total"] == 1
+    assert examiner.get("/v1/marks", params={"per_page": 100}).json()["total"] == 16
+
+
 def _finished(client: TestClient, report_id: str) -> dict:
     for _ in range(200):
         body = client.get(f"/v1/reports/{report_id}").json()

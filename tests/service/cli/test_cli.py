@@ -217,6 +217,29 @@ def test_ingest_with_jsonl_metadata_and_a_bad_row(
             register.get("TM-3")
 
 
+def test_list_browses_by_filters_without_an_image(cli: Cli, folder: Path, tmp_path: Path
+                                                  ) -> None:
+    meta = tmp_path / "marks.jsonl"
+    rows = [{"file": "mark-0.png", "id": "TM-0", "name": "Zero", "owner": "Acme Ltd",
+             "nice_classes": [9], "filing_date": "2021-05-01", "status": "registered"},
+            {"file": "mark-1.png", "id": "TM-1", "name": "One", "owner": "Zenith",
+             "nice_classes": [9, 42], "filing_date": "2023-02-03", "status": "filed"}]
+    meta.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert cli("ingest", str(folder), "--metadata", str(meta)).exit_code == 0
+    listed = json_lines(cli("list", "--json", "--nice-classes", "9"))
+    assert [m["id"] for m in listed] == ["TM-1", "TM-0"]  # newest filing first; filed too
+    assert listed[1]["owner"] == "Acme Ltd" and listed[1]["nice_classes"] == [9]
+    assert [m["id"] for m in json_lines(cli("list", "--json", "--owner", "acme"))] == ["TM-0"]
+    assert [m["id"] for m in json_lines(cli("list", "--json", "--text", "one"))] == ["TM-1"]
+    plain = cli("list", "--per-page", "3", "--page", "2")
+    assert plain.exit_code == 0 and len(plain.stdout.splitlines()) == 3
+    assert "page 2 of 3, 7 marks" in plain.stderr
+    bad = cli("list", "--vienna-codes", "26.1")
+    assert bad.exit_code == 2 and error_lines(bad) == [
+        'error: invalid filter vienna_codes: Vienna codes have two digits a level: "26.01", '
+        'not "26.1"']
+
+
 def test_csv_without_a_file_column_is_an_error(cli: Cli, folder: Path, tmp_path: Path) -> None:
     meta = tmp_path / "marks.csv"
     meta.write_text("id,name\nTM-1,Acme\n")

@@ -10,25 +10,7 @@ import pytest
 from service.marks.metadata import MarkMetadata
 from service.storage.mark_record import NewImage
 from service.storage.records import RecordStore
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
-    """Where a test's records live: a SQLite file, or a new PostgreSQL database."""
-    if request.param == "postgres":
-        return request.getfixturevalue("postgres_url")
-    return tmp_path / "r.sqlite3"
-
-
-@pytest.fixture
-def store(location: str | Path) -> RecordStore:
-    s = RecordStore(location)
-    yield s
-    s.close()
-
-
-def img(n: int) -> NewImage:
-    return NewImage(f"hash{n}", f"key{n}", "image/png")
+from tests.service.storage.conftest import img
 
 
 def test_insert_allocates_increasing_vector_ids(store: RecordStore) -> None:
