@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Form, Query
 
+from service.marks.filters import SearchFilters, parse_filters
 from service.marks.views import Crop
 from service.search.option_fields import SEARCH_FIELDS, options_from
 from service.search.query import SearchOptions
@@ -46,3 +47,14 @@ def _dependency(kind: Callable[..., Any], with_crop: bool) -> Callable[..., Sear
 form_options = _dependency(Form, with_crop=True)
 #: the options of a search from a mark in the register (query parameters)
 query_options = _dependency(Query, with_crop=False)
+
+
+def filter_query(**values: Any) -> SearchFilters:
+    """The search filters alone, as query parameters (``GET /v1/marks``)."""
+    return parse_filters(**values)
+
+
+filter_query.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=None,
+                       annotation=Annotated[f.type, Query(description=f.help, max_length=1000)])
+     for f in SEARCH_FIELDS if f.is_filter], return_annotation=SearchFilters)

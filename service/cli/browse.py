@@ -37,19 +37,13 @@ def list_marks(
         raise typer.Exit(2) from exc
     register = _open(ctx)
     try:
-        listing = register.browse(filters, (text or "").strip() or None, page, per_page,
-                                  include_unpublished=True)
+        listing = register.browse(filters, text, page, per_page, include_unpublished=True)
     finally:
         register.close()
     for record in listing.marks:
         if as_json:
-            typer.echo(json.dumps({
-                "id": record.id, "name": record.name, "owner": record.owner,
-                "nice_classes": record.nice_classes, "vienna_codes": record.vienna_codes,
-                "status": record.status, "filing_date": record.filing_date,
-                "application_number": record.application_number,
-                "registration_number": record.registration_number,
-            }, ensure_ascii=False))
+            typer.echo(json.dumps(record.metadata().model_dump(mode="json"),
+                                  ensure_ascii=False))
         else:
             classes = ",".join(str(c) for c in record.nice_classes) or "-"
             typer.echo(f"{record.id}  {record.filing_date or '-':<10}  "

@@ -207,6 +207,7 @@ class RecordStore:
                    per_page: int = 20, include_unpublished: bool = True) -> MarkPage:
         """One page of the marks passing ``filters`` (service/storage/record_listing.py)."""
         page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
+        words = (words or "").strip() or None  # blank words are no condition
         with self._read() as conn:
             records, total = list_page(conn, self.sql, filters, words, page, per_page,
                                        include_unpublished)

@@ -13,13 +13,12 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import MetricsDep, RegisterDep, SettingsDep, read_upload
 from service.api.schemas import ErrorOut, MarkOut, MarkPageOut, SearchResponse
-from service.api.search_params import query_options
+from service.api.search_params import filter_query, query_options
 from service.api.security import AdminDep, PrincipalDep, SearchCaller, upload_limit
-from service.marks.filters import parse_filters
+from service.marks.filters import SearchFilters
 from service.marks.images import ImageError
 from service.marks.metadata import MarkMetadata, MetadataError, parse_metadata
 from service.register import Register
-from service.search.option_fields import SEARCH_FIELDS
 from service.search.query import SearchOptions
 from service.storage.record_listing import MAX_PER_PAGE
 from service.storage.stored_marks import MarkNotFound
@@ -49,23 +48,11 @@ def _record_named_like_a_sub_resource(register: Register, mark_id: str, suffix: 
     return None
 
 
-_HELP = {f.name: f.help for f in SEARCH_FIELDS}
-
-
-def _filter_param(name: str) -> object:
-    return Query(description=_HELP[name], max_length=1000)
-
-
 @router.get("", response_model=MarkPageOut, responses={422: {"model": ErrorOut}})
 async def list_marks(
     register: RegisterDep,
     caller: SearchCaller,
-    nice_classes: Annotated[str | None, _filter_param("nice_classes")] = None,
-    vienna_codes: Annotated[str | None, _filter_param("vienna_codes")] = None,
-    status: Annotated[str | None, _filter_param("status")] = None,
-    owner: Annotated[str | None, _filter_param("owner")] = None,
-    filed_from: Annotated[str | None, _filter_param("filed_from")] = None,
-    filed_to: Annotated[str | None, _filter_param("filed_to")] = None,
+    filters: Annotated[SearchFilters, Depends(filter_query)],
     text: Annotated[str | None, Query(
         description="Part of the mark's name or words, case-insensitive.",
         max_length=200)] = None,
@@ -74,11 +61,8 @@ async def list_marks(
 ) -> MarkPageOut:
     """Browse the register without an image: the marks passing the filters, newest filing
     first, under the same visibility rules as search (filed marks for examiners only)."""
-    filters = parse_filters(nice_classes=nice_classes, vienna_codes=vienna_codes,
-                            status=status, owner=owner, filed_from=filed_from,
-                            filed_to=filed_to)
-    listing = await run_in_threadpool(register.browse, filters, (text or "").strip() or None,
-                                      page, per_page, caller.include_unpublished)
+    listing = await run_in_threadpool(register.browse, filters, text, page, per_page,
+                                      caller.include_unpublished)
     return MarkPageOut.of(listing)
 
 
