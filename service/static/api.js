@@ -1,7 +1,7 @@
 // The service's HTTP API. Every failure becomes an ApiError whose message can be shown
 // as it is: the service's own {"detail": ...} prefixed with what the status means.
 import { language, t } from "./i18n.js";
-import { apiFields, cropFields } from "./state.js";
+import { apiFields, cropFields, listFields } from "./state.js";
 
 export class ApiError extends Error {
   constructor(message, status) {
@@ -157,6 +157,15 @@ export async function searchByImage(file, options) {
 
 export function searchSimilar(id, options) {
   return getJson(`${markUrl(id, "/similar")}?${new URLSearchParams(apiFields(options))}`);
+}
+
+// Browsing without a logo: one page of the marks that pass the filters and words,
+// -> {marks, total, page, per_page, pages}.
+export function listMarks(options, page, perPage) {
+  const params = new URLSearchParams(listFields(options));
+  params.set("page", String(page));
+  params.set("per_page", String(perPage));
+  return getJson(`/v1/marks?${params}`);
 }
 
 // query: {file} (an uploaded query) or {id} (a mark in the register); resolves to a PNG.

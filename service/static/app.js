@@ -1,11 +1,13 @@
 // The search page: a query logo (or a mark of the register) plus options in, similar
-// marks out. It talks only to the public API and keeps the search in the URL.
+// marks out; without a logo, the register's marks that pass the filters, page by page.
+// It talks only to the public API and keeps the search in the URL.
 import * as api from "./api.js";
 import { setUpBatch } from "./batch.js";
+import { PER_PAGE, createListing } from "./browse.js";
 import { setUpRegister } from "./register.js";
 import { createCropper, matchAspect } from "./crop.js";
 import { createRecordPanel } from "./record.js";
-import { renderResults } from "./results.js";
+import { filtersText, renderResults } from "./results.js";
 import { MAX_K, fromUrlQuery, readForm, toUrlQuery, writeForm } from "./state.js";
 import { setUpTabs } from "./tabs.js";
 import { setUpLanguageSwitch, t } from "./i18n.js";
@@ -15,8 +17,6 @@ const MORE_STEP = 20;
 const IMAGE_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/bmp",
   "image/tiff", "image/webp", "image/svg+xml"]);
 const IMAGE_NAME = /\.(png|jpe?g|gif|bmp|tiff?|webp|svg)$/i;
-const FILTER_LABELS = { nice_classes: "Nice", vienna_codes: "Vienna", status: "status",
-  filed_from: "filed from", filed_to: "filed to", owner: "owner" };
 
 const $ = (id) => document.getElementById(id);
 const form = $("search-form");
@@ -31,13 +31,16 @@ const state = {
   file: null, // the chosen query image
   similar: null, // the id of the mark a "similar to" search starts from
   pendingCrop: null, // a crop from the URL, waiting for the image it applies to
-  shown: null, // the query of the results on screen ({file} or {id}), for explanations
+  shown: null, // the query of the results on screen ({file} or {id}), for explanations;
+  // null for a listing
   searchSeq: 0, // only the latest search may show its results
 };
 let previewUrl = null;
 
 const cropper = createCropper({ img: preview, box: $("crop-box"), onChange: showCrop });
 const record = createRecordPanel({ onSimilar: searchSimilarTo, explainQuery: () => state.shown });
+const listing = createListing({ results: resultsEl, summary, pager: $("pager"),
+  onOpen: record.open, onPage: (page) => runSearch({ browse: page }) });
 
 function showAlert(message) {
   alertEl.textContent = message;
@@ -60,6 +63,7 @@ function showCrop(crop) {
 function showSource() {
   $("similar-source").hidden = !state.similar;
   $("preview-area").hidden = Boolean(state.similar) || !state.file;
+  $("browse-hint").hidden = Boolean(state.similar) || Boolean(state.file);
   if (state.similar) {
     $("similar-id").textContent = state.similar;
     api.showImage($("similar-thumb"), api.markUrl(state.similar, "/thumbnail"));
@@ -100,12 +104,6 @@ function chooseFile(file) {
   showSource();
 }
 
-function filtersText(filters) {
-  return Object.entries(filters || {})
-    .map(([name, value]) => `${FILTER_LABELS[name] || name} ${[].concat(value).join(", ")}`)
-    .join("; ");
-}
-
 function showSummary(body, query) {
   const count = body.results.length;
   const parts = [count ? t(count === 1 ? "{count} result" : "{count} results", { count })
@@ -118,8 +116,8 @@ function showSummary(body, query) {
   summary.textContent = parts.join(" · ");
 }
 
-function saveUrl(options, push) {
-  const url = `${location.pathname}${toUrlQuery(options, state.similar)}`;
+function saveUrl(options, push, page) {
+  const url = `${location.pathname}${toUrlQuery(options, state.similar, page)}`;
   if (url === `${location.pathname}${location.search}`) return;
   if (push) history.pushState(null, "", url);
   else history.replaceState(null, "", url);
@@ -137,18 +135,39 @@ function setBusy(busy) {
   if (busy) summary.textContent = "Searching…";
 }
 
-// more: a "More results" search, which keeps the scroll and focuses the first new card.
-// Resolves to false when the search failed.
-async function runSearch({ push = true, more = false } = {}) {
-  const options = { ...readForm(form), crop: cropper.get() };
-  let query = null;
-  if (state.similar) query = { id: state.similar };
-  else if (state.file) query = { file: state.file };
-  if (!query) {
-    showAlert("Choose a logo to search first.");
-    fileInput.focus();
-    return false;
+// What Search runs: the page ``browse`` of a listing when asked (the pager, a listing's
+// link), else the "similar to" mark, the chosen logo, or without either a listing.
+function queryOf(browse) {
+  if (browse) return { browse };
+  if (state.similar) return { id: state.similar };
+  if (state.file) return { file: state.file };
+  return { browse: 1 };
+}
+
+function fetchOutcome(query, options) {
+  if (query.browse) return api.listMarks(options, query.browse, PER_PAGE);
+  if (query.id) return api.searchSimilar(query.id, options);
+  return api.searchByImage(query.file, options);
+}
+
+function showOutcome(body, query, options) {
+  state.shown = query.browse ? null : query;
+  if (query.browse) {
+    listing.show(body, options);
+    moreButton.hidden = true;
+    return;
   }
+  listing.hide();
+  renderResults(resultsEl, body.results, record.open);
+  showSummary(body, query);
+  moreButton.hidden = body.results.length < options.k || options.k >= MAX_K;
+}
+
+// more: a "More results" search, which keeps the scroll and focuses the first new card;
+// browse: a listing's page. Resolves to false when the search failed.
+async function runSearch({ push = true, more = false, browse = null } = {}) {
+  const options = { ...readForm(form), crop: cropper.get() };
+  const query = queryOf(browse);
   const seq = ++state.searchSeq;
   const scrollY = window.scrollY;
   const shownBefore = resultsEl.children.length;
@@ -156,15 +175,13 @@ async function runSearch({ push = true, more = false } = {}) {
   clearAlert();
   setBusy(true);
   try {
-    const body = query.id
-      ? await api.searchSimilar(query.id, options)
-      : await api.searchByImage(query.file, options);
+    const body = await fetchOutcome(query, options);
     if (seq !== state.searchSeq) return true;
-    state.shown = query;
-    renderResults(resultsEl, body.results, record.open);
-    showSummary(body, query);
-    moreButton.hidden = body.results.length < options.k || options.k >= MAX_K;
-    saveUrl(options, push);
+    if (query.browse > body.pages) { // a link to a page past the end: the last page
+      return runSearch({ push: false, browse: body.pages });
+    }
+    showOutcome(body, query, options);
+    saveUrl(options, push, query.browse ?? null);
     if (more) {
       window.scrollTo(0, scrollY);
       resultsEl.children[shownBefore]?.focus({ preventScroll: true });
@@ -181,6 +198,7 @@ async function runSearch({ push = true, more = false } = {}) {
     } else {
       resultsEl.replaceChildren();
       moreButton.hidden = true;
+      listing.hide();
       summary.textContent = "";
     }
     return false;
@@ -205,19 +223,21 @@ async function searchMore() {
 
 // On load and on back/forward: the URL's search goes into the form and runs when it can.
 function applyUrl() {
-  const { options, similar, hasOptions } = fromUrlQuery(location.search);
+  const { options, similar, page, hasOptions } = fromUrlQuery(location.search);
   writeForm(form, options);
-  state.similar = similar;
+  state.similar = page ? null : similar;
   if (state.file) cropper.set(options.crop);
   else state.pendingCrop = options.crop;
   showSource();
-  $("image-needed").hidden = !hasOptions || Boolean(similar) || Boolean(state.file);
-  if (similar || state.file) {
-    runSearch({ push: false });
+  $("image-needed").hidden = !hasOptions || Boolean(page) || Boolean(similar)
+    || Boolean(state.file);
+  if (page || similar || state.file) {
+    runSearch({ push: false, browse: page });
   } else {
     resultsEl.replaceChildren();
     summary.textContent = "";
     moreButton.hidden = true;
+    listing.hide();
   }
 }
 
@@ -286,4 +306,7 @@ setUpDropzone($("dropzone"));
 setUpRegister(showRegister);
 showRegister();
 applyUrl();
-setUpLanguageSwitch($("language"), showRegister);
+setUpLanguageSwitch($("language"), () => {
+  showRegister();
+  listing.say();
+});

@@ -120,6 +120,21 @@ const ZH = {
   "Choose one or more logos, or a zip of logos.": "请选择一个或多个图样，或图样的 zip 压缩包。",
   "No match.": "无匹配。",
   "Language": "语言",
+  "Searching…": "检索中…",
+  // browsing the register without a logo
+  "No logo? Search lists the register's marks that pass the filters and words, newest filing first.":
+    "未选择图样时，点击“检索”将列出商标库中符合筛选条件和文字要素的商标，按申请日从新到旧排列。",
+  "Marks of the register": "商标库中的商标",
+  "Pages": "分页", "Previous": "上一页", "Next": "下一页",
+  "Page {page} of {pages}": "第 {page} 页，共 {pages} 页",
+  "{total} mark": "共 {total} 件商标", "{total} marks": "共 {total} 件商标",
+  "newest filing first": "按申请日从新到旧排列",
+  "Vienna": "维也纳分类", "Filed": "申请日", "status": "法律状态",
+  "filed from": "申请日起", "filed to": "申请日止", "owner": "申请人/注册人",
+  // the record of a mark
+  "Id": "商标编号", "Name": "商标名称", "Application no.": "申请号",
+  "Registration no.": "注册号", "Filing date": "申请日", "Last updated": "更新时间",
+  "Score": "近似度", "Risk": "风险等级",
 };
 
 const KEY = "tmsearch-lang";

@@ -27,6 +27,7 @@ function fillFields(list, record, result) {
   row(list, "Status", record.status);
   row(list, "Filing date", record.filing_date);
   row(list, "Last updated", new Date(record.updated_at).toLocaleString());
+  if (result.score === undefined) return; // a listed mark: nothing was compared
   row(list, "Score", `${result.score.toFixed(3)} (shape alone ${result.shape_score.toFixed(3)})`);
   row(list, "Risk", riskBadge(result.risk));
   row(list, "Match", matchText(result.match));

@@ -6,6 +6,8 @@ const DEFAULT_MODE = "composite";
 const MODES = ["composite", "shape", "colour"];
 const TEXT_FIELDS = ["text", "nice_classes", "vienna_codes", "filed_from", "filed_to", "owner"];
 const LIST_FIELDS = new Set(["nice_classes", "vienna_codes"]);
+const SEARCH_ONLY = new Set(["k", "mode", "rotation_tolerant"]);
+const MAX_PAGE = 1_000_000; // the API's limit
 
 // "9, 42," -> "9,42": what the API expects, and a tidy URL.
 function commaList(value) {
@@ -58,23 +60,31 @@ export function apiFields(options) {
   return fields;
 }
 
+// The fields of a listing without a logo (query of GET /v1/marks): the filters and the
+// words; the search's mode, rotation and k do not apply to a list.
+export function listFields(options) {
+  return apiFields(options).filter(([name]) => !SEARCH_ONLY.has(name));
+}
+
 export function cropFields(crop) {
   if (!crop) return [];
   return [["crop_x", crop.x], ["crop_y", crop.y], ["crop_w", crop.w], ["crop_h", crop.h]]
     .map(([name, value]) => [name, String(value)]);
 }
 
-// The URL leaves defaults out so that shared links stay short.
-export function toUrlQuery(options, similar) {
+// The URL leaves defaults out so that shared links stay short. ``page``: the page of a
+// listing without a logo (null for a search), so that a listing can be shared too.
+export function toUrlQuery(options, similar, page = null) {
   const params = new URLSearchParams();
-  if (similar) params.set("similar", similar);
+  if (page) params.set("page", String(page));
+  else if (similar) params.set("similar", similar);
   for (const [name, value] of apiFields(options)) {
     const isDefault = (name === "mode" && value === DEFAULT_MODE)
       || (name === "rotation_tolerant" && value === "false")
       || (name === "k" && value === String(DEFAULT_K));
     if (!isDefault) params.set(name, value);
   }
-  if (options.crop && !similar) {
+  if (options.crop && !similar && !page) {
     const { x, y, w, h } = options.crop;
     params.set("crop", `${x},${y},${w},${h}`);
   }
@@ -89,7 +99,13 @@ function parseCrop(value) {
   return w > 0 && h > 0 ? { x, y, w, h } : null;
 }
 
-// -> {options, similar, hasOptions}: hasOptions says the link carries a search.
+function parsePage(value) {
+  const page = Number(value);
+  return value && Number.isInteger(page) && page >= 1 ? Math.min(page, MAX_PAGE) : null;
+}
+
+// -> {options, similar, page, hasOptions}: hasOptions says the link carries a search;
+// page, a listing's page (null when the link is a search's).
 export function fromUrlQuery(query) {
   const params = new URLSearchParams(query);
   const mode = params.get("mode");
@@ -104,5 +120,6 @@ export function fromUrlQuery(query) {
     const value = (params.get(name) || "").trim();
     options[name] = LIST_FIELDS.has(name) ? commaList(value) : value;
   }
-  return { options, similar: params.get("similar") || null, hasOptions: params.size > 0 };
+  return { options, similar: params.get("similar") || null, page: parsePage(params.get("page")),
+    hasOptions: params.size > 0 };
 }

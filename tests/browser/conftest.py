@@ -69,3 +69,14 @@ def page(browser: Browser, server: Server, console_errors: list[str]) -> Iterato
 def public_page(browser: Browser, server: Server, console_errors: list[str]) -> Iterator[Page]:
     """The same page as the public sees it: no key."""
     yield from _page(browser, server, console_errors, None)
+
+
+@pytest.fixture
+def chinese_page(browser: Browser, server: Server) -> Iterator[Page]:
+    """The page in a browser whose language is Simplified Chinese (no key: the public)."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800},
+                                  base_url=server.base)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()

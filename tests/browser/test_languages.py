@@ -4,26 +4,14 @@ the reader's language (from the API's stable error codes)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.browser.served import Server
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
-
-
-@pytest.fixture
-def chinese_page(browser: Browser, server: Server) -> Iterator[Page]:
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800},
-                                  base_url=server.base)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
+    from playwright.sync_api import Page
 
 
 def test_a_chinese_browser_gets_the_chinese_page(chinese_page: Page, server: Server) -> None:
