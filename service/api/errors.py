@@ -55,11 +55,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        """A defect, not the caller's fault: logged with the request id, answered in JSON."""
+        """A defect, not the caller's fault: logged with the request id, answered in JSON.
+        Starlette answers it outside every middleware, so the id header is set here."""
         request_id = request_id_of(request.scope)
         log.error("unhandled error", exc_info=exc, extra={"fields": {"request_id": request_id}})
         return error(500, "internal error; it has been logged", "internal_error",
-                     request_id=request_id)
+                     request_id=request_id,
+                     headers={"X-Request-ID": request_id} if request_id else None)
 
     @app.exception_handler(ImageError)
     async def _image(_: Request, exc: ImageError) -> JSONResponse:

@@ -26,6 +26,26 @@ def test_request_ids_are_echoed_or_made(seeded: TestClient) -> None:
     assert seeded.get("/nope").headers["x-request-id"]
 
 
+def test_every_error_answer_carries_the_request_id(client: TestClient,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """4xx answers pass the request observer; a defect's 500 is answered by Starlette
+    outside every middleware, and carries the id all the same (header and body)."""
+    def broken() -> None:
+        raise RuntimeError("a defect")
+
+    client.app.add_api_route("/v1/broken-for-the-test", broken)  # type: ignore[attr-defined]
+    tolerant = TestClient(client.app, raise_server_exceptions=False)
+    for path, status in (("/nope", 404), ("/v1/marks?page=0", 422),
+                         ("/v1/broken-for-the-test", 500)):
+        answer = tolerant.get(path, headers={"X-Request-ID": f"e-{status}"})
+        assert answer.status_code == status, path
+        assert answer.headers["x-request-id"] == f"e-{status}", path
+    assert answer.json() == {"detail": "internal error; it has been logged",
+                             "code": "internal_error", "request_id": "e-500"}
+    logged = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    assert logged and logged[0].fields["request_id"] == "e-500"  # type: ignore[attr-defined]
+
+
 def test_access_log_is_json_with_the_route_and_no_key_or_image(
     seeded: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
