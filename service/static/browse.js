@@ -29,7 +29,8 @@ export function createListing({ results, summary, pager, onOpen, onPage }) {
     const parts = [body.total
       ? t(body.total === 1 ? "{total} mark" : "{total} marks",
         { total: body.total.toLocaleString() })
-      : t("No marks found"), t("newest filing first")];
+      : t("No marks found"), t("page {page} of {pages}", { page: body.page, pages: body.pages }),
+    t("newest filing first")];
     if (options.text) parts.push(t("words “{text}”", { text: options.text }));
     const filters = filtersText(filtersOf(options));
     if (filters) parts.push(t("filters: {filters}", { filters }));

@@ -127,6 +127,7 @@ const ZH = {
   "Marks of the register": "商标库中的商标",
   "Pages": "分页", "Previous": "上一页", "Next": "下一页",
   "Page {page} of {pages}": "第 {page} 页，共 {pages} 页",
+  "page {page} of {pages}": "第 {page} 页，共 {pages} 页",
   "{total} mark": "共 {total} 件商标", "{total} marks": "共 {total} 件商标",
   "newest filing first": "按申请日从新到旧排列",
   "Vienna": "维也纳分类", "Filed": "申请日", "status": "法律状态",

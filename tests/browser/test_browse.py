@@ -61,7 +61,7 @@ def test_without_a_logo_search_lists_the_filtered_marks(page: Page) -> None:
     assert body["total"] == 3 and body["pages"] == 1
     expect(page.locator("#alert")).to_be_empty()  # no "choose a logo" error
     summary = page.locator("#summary")
-    expect(summary).to_contain_text("3 marks · newest filing first")
+    expect(summary).to_contain_text("3 marks · page 1 of 1 · newest filing first")
     expect(summary).to_contain_text("filters: Nice 9; filed to 2015-12-31; owner globex")
     expect(page.locator("#page-info")).to_have_text("Page 1 of 1")
     expect(page.get_by_role("button", name="Previous")).to_be_disabled()
@@ -80,7 +80,7 @@ def test_without_a_logo_search_lists_the_filtered_marks(page: Page) -> None:
     page.get_by_label("Words of the query").fill("mark 7")  # part of the name, any case
     body = listed(page, page.get_by_role("button", name="Search", exact=True).click)
     assert card_ids(page) == [mark_id(7)] and body["total"] == 1
-    expect(summary).to_contain_text("1 mark · newest filing first · words “mark 7”")
+    expect(summary).to_contain_text("1 mark · page 1 of 1 · newest filing first · words “mark 7”")
 
 
 def test_a_listing_pages_forward_and_back(page: Page) -> None:
@@ -91,7 +91,7 @@ def test_a_listing_pages_forward_and_back(page: Page) -> None:
     everything = newest_first(SEEDS)
     assert body["total"] == len(SEEDS) == 30 and body["pages"] == 2
     assert card_ids(page) == everything[:20]
-    expect(page.locator("#summary")).to_contain_text("30 marks")
+    expect(page.locator("#summary")).to_contain_text("30 marks · page 1 of 2")
     expect(page.locator("#page-info")).to_have_text("Page 1 of 2")
     previous = page.get_by_role("button", name="Previous")
     following = page.get_by_role("button", name="Next")
@@ -101,6 +101,7 @@ def test_a_listing_pages_forward_and_back(page: Page) -> None:
     assert body["page"] == 2
     assert card_ids(page) == everything[20:]  # the other ten, none twice
     expect(page.locator("#page-info")).to_have_text("Page 2 of 2")
+    expect(page.locator("#summary")).to_contain_text("30 marks · page 2 of 2")
     expect(following).to_be_disabled()
     expect(previous).to_be_enabled()
     assert "page=2" in page.url and "filed_from=2000-01-01" in page.url
@@ -170,7 +171,7 @@ def test_a_listing_in_chinese(chinese_page: Page) -> None:
     search = page.get_by_role("button", name="检索", exact=True)
     listed(page, search.click)
     summary = page.locator("#summary")
-    expect(summary).to_have_text("共 24 件商标 · 按申请日从新到旧排列")
+    expect(summary).to_have_text("共 24 件商标 · 第 1 页，共 2 页 · 按申请日从新到旧排列")
     expect(page.locator("#page-info")).to_have_text("第 1 页，共 2 页")
     expect(page.get_by_role("button", name="上一页")).to_be_disabled()
     first = page.get_by_test_id("result").first
@@ -188,7 +189,8 @@ def test_a_listing_in_chinese(chinese_page: Page) -> None:
     registered = [s for s in SEEDS if metadata(s)["status"] == "registered"]
     assert body["total"] == len(registered) == 6
     assert card_ids(page) == newest_first(registered)
-    expect(summary).to_have_text("共 6 件商标 · 按申请日从新到旧排列 · 筛选：法律状态 已注册")
+    expect(summary).to_have_text(
+        "共 6 件商标 · 第 1 页，共 1 页 · 按申请日从新到旧排列 · 筛选：法律状态 已注册")
     statuses = page.locator("[data-testid=result] [data-field=status]").all_inner_texts()
     assert statuses == ["已注册"] * 6
     page.get_by_test_id("result").first.click()
