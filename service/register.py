@@ -11,6 +11,8 @@ re-index log):
 - searches: ``Searcher`` (service/search/searcher.py: prepare the query, find the
   candidates, rank);
 - reads: ``StoredMarks`` (service/storage/stored_marks.py);
+- watch: ``Watches`` (service/watch/watches.py: watches, and the alerts new filings raise
+  as the writer stores them);
 - upkeep: ``Maintenance`` (service/ops/maintenance.py: reconcile on open, repair,
   re-index, stats).
 
@@ -49,6 +51,9 @@ from service.storage.mark_record import MarkRecord
 from service.storage.record_listing import MarkPage
 from service.storage.records import RecordStore
 from service.storage.stored_marks import StoredMarks
+from service.watch.checker import WatchChecker
+from service.watch.store import WatchStore
+from service.watch.watches import Watches
 
 
 class Register:
@@ -97,6 +102,13 @@ class Register:
         self.searcher = Searcher(
             self.index, self.marks, self.embedder, self.spec, settings, self.reader,
             RiskThresholds.for_model(self.embedder.weights_path, self.embedder.version))
+        watch_store = WatchStore(self.records)
+        self.watches = Watches(
+            watch_store,
+            WatchChecker(watch_store, self.embedder.layout, self.embedder.version,
+                         lambda: self.searcher.risk),
+            self.searcher, self.marks, self.index, webhook=bool(settings.watch_webhook_url))
+        self.writer.watch = self.watches  # new images raise their alerts as they are written
         self.maintenance = Maintenance(self.index, self.writer, self.marks, self.embedder,
                                        settings, self.lock, self.layout)
         if error is None:

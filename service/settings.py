@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     report_keep_days: float = Field(
         7.0, ge=0, description="How long finished batch reports stay downloadable.")
     report_keep: int = Field(200, ge=1, description="Finished batch reports kept at most.")
+    watch_webhook_url: str | None = Field(
+        None, description="Where new watch alerts are POSTed as JSON (retried with backoff, "
+        "every attempt recorded); none: alerts are only listed.")
     follow_interval_s: float = Field(
         2.0, gt=0, description="How often a server applies other processes' writes "
         "(CLI ingest, remove) to its index.")

@@ -24,6 +24,7 @@ from service.marks.metadata import MetadataError
 from service.marks.plain_errors import problem_text
 from service.ops.maintenance import ReindexRunning
 from service.storage.stored_marks import MarkNotFound
+from service.watch.store import WatchError, WatchNotFound
 
 log = logging.getLogger("tmsearch.api")
 #: the code of an HTTP error raised as an HTTPException (roles, missing routes and reports)
@@ -79,6 +80,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MarkNotFound)
     async def _missing(_: Request, exc: MarkNotFound) -> JSONResponse:
         return error(404, f"no mark with id {exc.args[0]!r}", "not_found")
+
+    @app.exception_handler(WatchError)
+    async def _watch(_: Request, exc: WatchError) -> JSONResponse:
+        return error(422, str(exc), "invalid_watch")
+
+    @app.exception_handler(WatchNotFound)
+    async def _no_watch(_: Request, exc: WatchNotFound) -> JSONResponse:
+        return error(404, str(exc.args[0]), "not_found")
 
     @app.exception_handler(ReindexRunning)
     async def _reindexing(_: Request, exc: ReindexRunning) -> JSONResponse:

@@ -13,6 +13,7 @@ from service.cli import search  # noqa: F401
 from service.cli import browse  # noqa: F401
 from service.cli import maintenance  # noqa: F401
 from service.cli import serve  # noqa: F401
+from service.cli import watch  # noqa: F401
 from service.cli import keys  # noqa: F401
 from service.cli import db  # noqa: F401
 # isort: on

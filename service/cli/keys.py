@@ -32,7 +32,7 @@ def _key_store(ctx: typer.Context):  # noqa: ANN202 - KeyStore, imported lazily
 @keys_app.command("create")
 def keys_create(
     ctx: typer.Context,
-    role: Annotated[str, typer.Option("--role", help="public, examiner or admin.")],
+    role: Annotated[str, typer.Option("--role", help="public, agent, examiner or admin.")],
     name: Annotated[str | None, typer.Option(
         "--name", metavar="NAME", help="Who or what it is for.")] = None,
 ) -> None:

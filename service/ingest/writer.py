@@ -17,11 +17,13 @@ truth and the index is a checkpointed cache of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Protocol
 
 import numpy as np
+from sqlalchemy import Connection
 
 from models.embedder import Embedder
 from service.marks.metadata import MarkMetadata, MetadataError
@@ -32,6 +34,15 @@ from service.storage.index_writer import IndexWriter
 from service.storage.mark_record import MarkRecord, NewImage
 from service.storage.records import RecordStore
 
+
+class AlertWriter(Protocol):
+    """The watch (service/watch/): the alerts a batch of new images raises, as a write
+    to run inside the records' transaction (None: nothing to write)."""
+
+    def alerts_for(self, marks: Sequence[tuple[str, MarkMetadata, PreparedImage]]
+                   ) -> Callable[[Connection], None] | None: ...
+
+
 #: one mark to write: its id, metadata, prepared image (None: metadata only) and source
 WriteItem = tuple[str, MarkMetadata, PreparedImage | None, str | None]
 
@@ -40,8 +51,9 @@ class MarkWriter:
     """Adds, replaces and removes marks, in the write order above."""
 
     def __init__(self, index: IndexWriter, records: RecordStore, images: ImageStore,
-                 embedder: Embedder, spec: PrepareSpec, reader: TextReader | None = None
-                 ) -> None:
+                 embedder: Embedder, spec: PrepareSpec, reader: TextReader | None = None,
+                 watch: AlertWriter | None = None) -> None:
+        self.watch = watch  # alerts new images raise, written with their records
         self.reader = reader  # words of a single upload: the register's OCR, not a second
         self.index = index
         self.records = records
@@ -88,11 +100,14 @@ class MarkWriter:
             embed_prepared_images(self.embedder, prepared)
             new_images = stored.result()
         vectors = np.concatenate([p.vectors for p in prepared]) if prepared else None
+        alerts = None if self.watch is None else self.watch.alerts_for(
+            [(mark_id, meta, p) for mark_id, meta, p, _ in items if p is not None])
         results = self.records.upsert(
             ((mark_id, meta, image, source)
              for (mark_id, meta, _, source), image in zip(items, new_images, strict=True)),
             vectors=[p.vectors if p is not None else None for _, _, p, _ in items],
             log_as=self.index.log_as,  # other processes apply these (vector_log)
+            also=alerts,  # the alerts, in the records' transaction (service/watch/)
         )
         written = {v: rec for rec, _ in results for v in rec.all_vector_ids()}
         replaced = [old for _, old in results if old is not None]

@@ -43,11 +43,14 @@ from service.search.ranking import (
 )
 from service.search.results import Results, SearchResult, WordsMatch
 from service.search.risk import RiskThresholds
+from service.search.stored_query import StoredQuery
 from service.search.text_match import text_similarity
 from service.settings import Settings
 from service.storage.mark_record import MarkRecord
 from service.storage.stored_marks import StoredMarks
 
+#: index hits a stored query's rows look at to measure their crowding
+CROWDING_DEPTH = 50
 #: index hits fetched per wanted mark: a mark has up to 1 + MAX_FIGURES vectors
 COMPONENT_DEPTH = 1 + MAX_FIGURES
 
@@ -148,6 +151,29 @@ class Searcher:
         score = 1.0 if found is None else next(
             (r.score for r in found if r.record.id == result_id), 0.0)
         return replace(explain_pair(self.embedder, query, result), score=score)
+
+    def stored_query(self, data: bytes, mark_id: str | None = None) -> StoredQuery:
+        """What a default search with this image (or with the register's mark ``mark_id``,
+        its image in ``data``) sends, kept for a watch (service/watch/): its rows, and each
+        row's crowding penalty against the register as it is now."""
+        options = SearchOptions(include_unpublished=True)
+        spec = self.spec if mark_id is None else self.marks.stored_spec(data)
+        query = query_inputs(data, spec, None, False, self._query_reader(options))
+        if mark_id is not None:  # its words were read at ingest
+            query = replace(query, text=self.marks.get(mark_id).text or "")
+        matrix, ((lo, meta),) = self._query_rows([query])
+        whole = [view.part is None for view in query.views]
+        penalties = [0.0] * len(meta)
+        store = self.index.store
+        if len(store) > 0:
+            hits = store.search(matrix, CROWDING_DEPTH)
+            records = self.marks.records.get_by_vector_ids(
+                [int(i) for i in np.unique(hits.ids) if i >= 0])
+            penalties = row_evidences(hits, lo, meta, whole, records).penalties
+        colours = [query.colour if view.colour is None else view.colour
+                   for view in query.views]
+        return StoredQuery.of(matrix, meta, penalties, whole, colours, self.embedder.layout,
+                            normalise_text(query.text))
 
     # -- one way down -----------------------------------------------------------------------
     def search_prepared(self, queries: Sequence[PreparedQuery], k: int | None = None,

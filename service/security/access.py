@@ -6,6 +6,8 @@ path that forgot a check:
 
 - ``public`` searches and views published marks (anyone, without a key, unless the
   server turns anonymous access off);
+- ``agent`` (an owner or their trademark agent) sees what the public sees and keeps
+  watches over new filings (service/watch/), seeing only its own watches and alerts;
 - ``examiner`` also sees unpublished marks (status ``filed``);
 - ``admin`` also ingests, updates, removes, re-indexes and manages keys.
 
@@ -24,12 +26,18 @@ UNPUBLISHED_STATUSES: frozenset[str] = frozenset({MarkStatus.filed.value})
 
 class Role(StrEnum):
     public = "public"
+    agent = "agent"
     examiner = "examiner"
     admin = "admin"
 
     @property
     def sees_unpublished(self) -> bool:
-        return self is not Role.public
+        return self in (Role.examiner, Role.admin)
+
+    @property
+    def sees_every_watch(self) -> bool:
+        """Every owner's watches and alerts (else only the key's own)."""
+        return self is Role.admin
 
     @property
     def can_write(self) -> bool:

@@ -18,6 +18,7 @@ from service.security.access import Role
 KINDS = ("search", "upload")  # search: queries of any kind; upload: marks and batch reports
 DEFAULT_LIMITS: dict[str, dict[str, int]] = {  # per minute; 0: no limit
     "public": {"search": 120, "upload": 20},
+    "agent": {"search": 600, "upload": 100},
     "examiner": {"search": 1200, "upload": 300},
     "admin": {"search": 0, "upload": 0},
 }

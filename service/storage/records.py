@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -274,6 +274,7 @@ class RecordStore:
     def upsert(
         self, items: Iterable[tuple[str, MarkMetadata, NewImage | None, str | None]],
         vectors: Sequence[np.ndarray | None] | None = None, log_as: str | None = None,
+        also: Callable[[Connection], None] | None = None,
     ) -> list[tuple[MarkRecord, int | None]]:
         """Insert or update marks in one transaction.
 
@@ -282,7 +283,8 @@ class RecordStore:
         item, the stored record and the vector id it replaced (to be removed from the
         vector store), or None. With ``log_as`` (a writer's name) each new image's
         ``vectors`` (whole mark, then figures) and the ids they replace go to the vector
-        log in the same transaction (service/storage/vector_log.py).
+        log in the same transaction (service/storage/vector_log.py). ``also`` writes more in
+        the same transaction (the alerts a filing raises: service/watch/).
         """
         results: list[tuple[MarkRecord, int | None]] = []
         now = _now()
@@ -352,6 +354,8 @@ class RecordStore:
                                       list(zip(record.all_vector_ids(), mark_vectors, strict=True)))
                 results.append((record, replaced))
             self._set_meta(conn, "next_vector_id", str(next_id))
+            if also is not None:
+                also(conn)
         return results
 
     def delete(self, mark_ids: Sequence[str], log_as: str | None = None) -> list[MarkRecord]:

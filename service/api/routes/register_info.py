@@ -33,7 +33,7 @@ class RegisterOut(BaseModel):
 
 
 class AccessOut(BaseModel):
-    role: str = Field(description="public, examiner or admin.")
+    role: str = Field(description="public, agent, examiner or admin.")
     key_id: str | None = Field(None, description="The key's id; none without a key.")
 
 

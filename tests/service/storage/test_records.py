@@ -110,6 +110,8 @@ def test_a_register_made_before_words_gains_the_column(tmp_path: Path) -> None:
         conn.execute("DROP TABLE api_keys")
         conn.execute("DROP TABLE vector_log")
         conn.execute("DROP TABLE report_jobs")
+        for table in ("watches", "watched_marks", "alerts", "alert_deliveries"):
+            conn.execute(f"DROP TABLE {table}")
     reopened = RecordStore(path)
     assert reopened.get("a").text is None
     reopened.upsert([("b", MarkMetadata(), _with_words(2, "ACME"), None)])

@@ -26,7 +26,9 @@ from service.storage.records import RecordStore
 
 TABLES = {"marks", "components", "meta", "mark_words", "api_keys", "alembic_version",
           "vector_log", "report_jobs"}
-NEWER_THAN_0003 = ("vector_log", "report_jobs")  # what a register at 0002 does not have
+NEWER_THAN_0003 = ("vector_log", "report_jobs", "watches", "watched_marks", "alerts",
+                   "alert_deliveries")  # what a register at 0002 does not have
+NEWER_THAN_0006 = ("watches", "watched_marks", "alerts", "alert_deliveries")
 
 
 def test_head_names_the_newest_migration() -> None:
@@ -216,6 +218,8 @@ def test_words_rows_gain_their_sound_on_upgrade(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:  # as revision 0005 left it
         conn.execute("UPDATE mark_words SET words = '乐百氏'")
         conn.execute("UPDATE alembic_version SET version_num = '0005'")
+        for table in NEWER_THAN_0006:
+            conn.execute(f"DROP TABLE {table}")
     store = RecordStore(path)
     assert store.marks_with_words("乐佰氏") == {"a": "乐百氏"}
     store.close()
