@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     watch_webhook_url: str | None = Field(
         None, description="Where new watch alerts are POSTed as JSON (retried with backoff, "
         "every attempt recorded); none: alerts are only listed.")
+    watch_webhook_every_s: float = Field(
+        2.0, gt=0, description="How often a server posts due watch alerts to the webhook.")
     follow_interval_s: float = Field(
         2.0, gt=0, description="How often a server applies other processes' writes "
         "(CLI ingest, remove) to its index.")

@@ -35,6 +35,7 @@ from service.reports.jobs import ReportJobs
 from service.security.keys import KeyStore
 from service.security.rate_limit import RateLimiter
 from service.settings import Settings
+from service.watch.webhook import WebhookSender
 
 FORM_OVERHEAD_BYTES = 1024 * 1024  # form fields and multipart framing beside the files
 
@@ -58,9 +59,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             limiter=RateLimiter(settings.rate_limits),
         )
         state.services = services
+        sender = None
+        if settings.watch_webhook_url:  # watch alerts to the configured receiver
+            sender = WebhookSender(register.records, settings.watch_webhook_url)
+            sender.start(settings.watch_webhook_every_s)
         try:
             yield
         finally:
+            if sender is not None:
+                await run_in_threadpool(sender.close)
             await run_in_threadpool(services.reindex.wait)
             await run_in_threadpool(services.reports.close)
             await run_in_threadpool(register.close)

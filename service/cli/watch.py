@@ -200,3 +200,24 @@ def alerts(
                        f"{alert.score:.3f} {alert.risk:<6}  like {alert.watched_mark} "
                        f"({alert.matched})  {alert.status}")
     typer.echo(f"{total} alert(s)", err=True)
+
+
+@watch_app.command("deliver")
+def deliver(ctx: typer.Context) -> None:
+    """Post the alerts waiting for the webhook (TMSEARCH_WATCH_WEBHOOK_URL) once; a
+    running server does this every few seconds by itself."""
+    from service.watch.webhook import WebhookSender
+
+    settings = ctx.obj.settings
+    if not settings.watch_webhook_url:
+        _err("no webhook: set TMSEARCH_WATCH_WEBHOOK_URL")
+        raise typer.Exit(2)
+    register = _open(ctx)
+    sender = WebhookSender(register.records, settings.watch_webhook_url)
+    try:
+        report = sender.deliver_due()
+    finally:
+        sender.close()
+        register.close()
+    typer.echo(f"delivered {report.delivered}, to retry {report.retrying}, "
+               f"given up {report.failed}")
