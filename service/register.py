@@ -107,7 +107,7 @@ class Register:
             watch_store,
             WatchChecker(watch_store, self.embedder.layout, self.embedder.version,
                          lambda: self.searcher.risk),
-            self.searcher, self.marks, self.index, webhook=bool(settings.watch_webhook_url))
+            self.searcher, self.marks, self.index)
         self.writer.watch = self.watches  # new images raise their alerts as they are written
         self.maintenance = Maintenance(self.index, self.writer, self.marks, self.embedder,
                                        settings, self.lock, self.layout)

@@ -222,19 +222,20 @@ class WatchStore:
 
     # -- alerts -------------------------------------------------------------------------
     @staticmethod
-    def insert_alerts(conn: Connection, drafts: Sequence[AlertDraft], delivery: str | None
-                      ) -> None:
-        """Write ``drafts`` in the caller's transaction (the filing's), each once."""
+    def insert_alerts(conn: Connection, drafts: Sequence[AlertDraft]) -> None:
+        """Write ``drafts`` in the caller's transaction (the filing's), each once. Each
+        starts ``pending`` in the webhook outbox (service/watch/webhook.py), whichever
+        process wrote it: a server with a webhook delivers what a CLI ingest raised."""
         if not drafts:
             return
         created = now_iso()
         conn.execute(text(
             "INSERT INTO alerts(watch_id, mark_id, content_hash, watched_mark_id, score, "
             "shape_score, risk, matched, status, delivery, created_at) VALUES (:w, :m, :h, "
-            ":wm, :s, :ss, :r, :mt, 'new', :d, :t) "
+            ":wm, :s, :ss, :r, :mt, 'new', 'pending', :t) "
             "ON CONFLICT(watch_id, mark_id, content_hash) DO NOTHING"),
             [{"w": d.watch_id, "m": d.mark_id, "h": d.content_hash, "wm": d.watched_mark_id,
-              "s": d.score, "ss": d.shape_score, "r": d.risk, "mt": d.matched, "d": delivery,
+              "s": d.score, "ss": d.shape_score, "r": d.risk, "mt": d.matched,
               "t": created} for d in drafts])
 
     def alerts(self, query: AlertQuery) -> tuple[list[Alert], int]:

@@ -65,13 +65,12 @@ class Watches:
     """Make, list and remove watches; check filings; list and mark alerts."""
 
     def __init__(self, store: WatchStore, checker: WatchChecker, searcher: Searcher,
-                 marks: StoredMarks, index: LiveIndex, webhook: bool = False) -> None:
+                 marks: StoredMarks, index: LiveIndex) -> None:
         self.store = store
         self.checker = checker
         self.searcher = searcher
         self.marks = marks
         self.index = index
-        self.delivery = "pending" if webhook else None  # the webhook outbox
 
     # -- the writer's hook (service/ingest/writer.py AlertWriter) --------------------------
     def alerts_for(self, marks: Sequence[tuple[str, MarkMetadata, PreparedImage]]
@@ -79,7 +78,7 @@ class Watches:
         drafts = self.checker.check([filing_of_prepared(*m) for m in marks])
         if not drafts:
             return None
-        return lambda conn: WatchStore.insert_alerts(conn, drafts, self.delivery)
+        return lambda conn: WatchStore.insert_alerts(conn, drafts)
 
     # -- watches --------------------------------------------------------------------------
     def add(self, spec: WatchSpec, include_unpublished: bool = True) -> Watch:
@@ -161,5 +160,5 @@ class Watches:
             return 0
         with self.marks.records.transaction() as conn:
             before = int(conn.execute(text("SELECT COUNT(*) FROM alerts")).scalar_one())
-            WatchStore.insert_alerts(conn, drafts, self.delivery)
+            WatchStore.insert_alerts(conn, drafts)
             return int(conn.execute(text("SELECT COUNT(*) FROM alerts")).scalar_one()) - before

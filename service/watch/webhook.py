@@ -1,7 +1,7 @@
 """Alert delivery: the alerts table is the outbox, a webhook URL its destination.
 
-An alert written while ``TMSEARCH_WATCH_WEBHOOK_URL`` is set starts ``pending`` (in the
-filing's transaction, so a crash cannot lose it). ``WebhookSender.deliver_due`` claims
+Every alert starts ``pending``, whichever process wrote it (in the filing's transaction,
+so a crash cannot lose it). ``WebhookSender.deliver_due`` claims
 the pending alerts that are due (``sending``, in one write transaction, so two servers
 never post the same alert at once), POSTs each as JSON and records every attempt in
 ``alert_deliveries``: a 2xx answer makes it ``delivered``; anything else is tried again

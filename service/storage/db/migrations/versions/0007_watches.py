@@ -58,7 +58,7 @@ def upgrade() -> None:
         sa.Column("risk", sa.Text, nullable=False),
         sa.Column("matched", sa.Text),  # the component of the new mark that matched
         sa.Column("status", sa.Text, nullable=False, server_default="new"),
-        sa.Column("delivery", sa.Text),  # NULL (no webhook), pending, delivered, failed
+        sa.Column("delivery", sa.Text),  # the webhook outbox: pending, sending, delivered, failed
         sa.Column("created_at", sa.Text, nullable=False),
         sa.UniqueConstraint("watch_id", "mark_id", "content_hash", name="alerts_once"),
     )
