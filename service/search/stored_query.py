@@ -53,6 +53,24 @@ class StoredQuery:
     def row_signals(self, layout: VectorLayout) -> list[Signal]:
         return [layout.signals[int(i)] for i in self.signals]
 
+    def evidence(self, vectors: np.ndarray, on_component: np.ndarray, layout: VectorLayout,
+                 margin: float) -> np.ndarray:
+        """(R, N) evidence of each row on each of a mark's stored vectors (whole first,
+        then figures, which ``on_component`` marks and which have ``margin`` less), by the
+        ranking's rules (service/search/ranking.py ``row_evidence`` less the crowding
+        penalty): what a search with this query gives that mark, row by row."""
+        signals = self.row_signals(layout)
+        raw = self.rows @ np.asarray(vectors, np.float32).T
+        out = np.empty_like(raw)
+        for r, signal in enumerate(signals):
+            out[r] = signal.evidence(raw[r]) - self.turn_penalties[r] - self.penalties[r]
+        return out - np.where(on_component, margin, 0.0)[None, :]
+
+    def best(self, evidence: np.ndarray) -> tuple[float, int, int]:
+        """The best evidence, the view it came from and the mark's vector it found."""
+        row, vector = np.unravel_index(int(np.argmax(evidence)), evidence.shape)
+        return float(evidence[row, vector]), int(self.views[row]), int(vector)
+
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
         np.savez_compressed(buffer, rows=self.rows, views=self.views, signals=self.signals,
@@ -66,65 +84,3 @@ class StoredQuery:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             return cls(z["rows"], z["views"], z["signals"], z["turn_penalties"],
                        z["penalties"], z["whole_views"], z["colours"], str(z["text"]))
-
-
-@dataclass(frozen=True)
-class StoredQueries:
-    """Many stored queries in one matrix, to score a new mark against all of them at once
-    by the ranking's rules (service/search/ranking.py): per row the signal's evidence,
-    less the turn penalty, the component margin and the crowding penalty; per query the
-    best over its rows and the mark's vectors, clipped to [0, 1]; then colour and words."""
-
-    queries: list[StoredQuery]
-    rows: np.ndarray  # (R, D) every query's rows, query after query
-    starts: np.ndarray  # (Q,) first row of each query
-    scale: np.ndarray  # (R,) per row: weight / (sqrt(share) * (1 - centre))
-    offset: np.ndarray  # (R,) per row: weight * centre / (1 - centre) + penalties
-    row_view: np.ndarray  # (R,) the row's view within its query
-    colours: np.ndarray  # (R, C) the colour signature of each row's view
-
-    @classmethod
-    def of(cls, queries: list[StoredQuery], layout: VectorLayout) -> StoredQueries:
-        dim = layout.dim
-        if not queries:
-            empty = np.zeros(0, np.float32)
-            return cls([], np.zeros((0, dim), np.float32), np.zeros(0, np.int64), empty, empty,
-                       np.zeros(0, np.int32), np.zeros((0, 0), np.float32))
-        scale, offset = [], []
-        for query in queries:
-            for signal, turn, penalty in zip(query.row_signals(layout), query.turn_penalties,
-                                             query.penalties, strict=True):
-                span = max(1.0 - signal.centre, 1e-3)
-                scale.append(signal.weight / (np.sqrt(signal.share) * span))
-                offset.append(signal.weight * signal.centre / span + turn + penalty)
-        counts = [len(q.rows) for q in queries]
-        return cls(
-            queries=queries,
-            rows=np.concatenate([q.rows for q in queries]).astype(np.float32),
-            starts=np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64),
-            scale=np.array(scale, np.float32),
-            offset=np.array(offset, np.float32),
-            row_view=np.concatenate([q.views for q in queries]),
-            colours=np.concatenate([q.colours[q.views] for q in queries]).astype(np.float32),
-        )
-
-    def __len__(self) -> int:
-        return len(self.queries)
-
-    def evidence(self, vectors: np.ndarray, on_component: np.ndarray, margin: float
-                 ) -> np.ndarray:
-        """(R, N) evidence of every row on each of a mark's stored vectors (whole first,
-        then figures; ``on_component`` says which are figures: they have ``margin`` less)."""
-        evidence = (self.rows @ vectors.T) * self.scale[:, None] - self.offset[:, None]
-        return evidence - np.where(on_component, margin, 0.0)[None, :].astype(np.float32)
-
-    def best(self, evidence: np.ndarray) -> np.ndarray:
-        """(Q,) each query's best evidence over its rows and the mark's vectors."""
-        return np.maximum.reduceat(evidence.max(axis=1), self.starts)
-
-    def best_of(self, query: int, evidence: np.ndarray) -> tuple[int, int]:
-        """The view of ``query`` and the mark's vector that gave its best evidence."""
-        stop = self.starts[query + 1] if query + 1 < len(self.starts) else len(evidence)
-        block = evidence[self.starts[query]:stop]
-        row, vector = np.unravel_index(int(np.argmax(block)), block.shape)
-        return int(self.row_view[self.starts[query] + row]), int(vector)

@@ -187,15 +187,25 @@ class WatchStore:
             conn.execute(text("DELETE FROM alerts WHERE watch_id = :id"), {"id": watch_id})
             self._bump(conn)
 
-    def plans(self) -> list[tuple[Watch, WatchedMark, StoredQuery]]:
-        """Every watched mark with its watch and stored query (to build the index)."""
+    def plans(self, known: set[int] | None = None
+              ) -> list[tuple[Watch, WatchedMark, StoredQuery]]:
+        """Every watched mark (but the ``known`` ids) with its watch and stored query."""
         watches = {w.id: w for w in self.list()}
+        known = known or set()
         with self.records.connection() as conn:
-            rows = conn.execute(text(
-                "SELECT id, watch_id, label, mark_id, content_hash, model_version, plan "
-                "FROM watched_marks ORDER BY id")).all()
+            rows = [r for r in conn.execute(text(
+                "SELECT id, watch_id, label, mark_id, content_hash, model_version "
+                "FROM watched_marks ORDER BY id")) if int(r[0]) not in known]
+            plans = {int(r[0]): bytes(r[1]) for r in conn.execute(text(
+                "SELECT id, plan FROM watched_marks WHERE id > :low"),
+                {"low": min((int(r[0]) for r in rows), default=0) - 1})}
         return [(watches[int(r[1])], WatchedMark(int(r[0]), r[2], r[3], r[4], r[5]),
-                 StoredQuery.from_bytes(bytes(r[6]))) for r in rows if int(r[1]) in watches]
+                 StoredQuery.from_bytes(plans[int(r[0])])) for r in rows
+                if int(r[1]) in watches]
+
+    def watched_mark_ids(self) -> set[int]:
+        with self.records.connection() as conn:
+            return {int(r[0]) for r in conn.execute(text("SELECT id FROM watched_marks"))}
 
     def version(self) -> str:
         """Changes whenever a watch is made or removed (the index follows it)."""
