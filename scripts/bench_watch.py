@@ -1,0 +1,276 @@
+"""Trademark watch at scale: what checking new filings against many watches costs, and
+whether the watched marks' index finds every alert a brute-force check finds.
+
+    python -m scripts.bench_watch [--watches 10000] [--filings 5000] [--register 100000]
+        [--copies 500] [--out var/bench-watch]
+
+1. A register of ``--register`` marks, grown (scripts/benchmarks/synthetic_register.py)
+   from ``--base`` synthetic marks ingested through the whole pipeline.
+2. ``--watches`` watches of 1-3 synthetic marks each, made with ``Watches.add`` (each
+   watched mark planned as a default search with it would send).
+3. ``--filings`` new filings ingested with ``Register.ingest_folder`` (2 workers): the
+   first ``--copies`` are copies of watched marks under mild transformations
+   (scripts/evaluation/cases.py), the rest new synthetic marks. The watch check's time is
+   measured inside the ingest (the checker timed), beside the ingest's own time.
+4. Brute force: every filing scored against every watched mark with the same scoring and
+   a product with every row (no index), and its alert set compared with the alerts the
+   ingest wrote.
+
+Writes ``<out>/results.{json,md}``; the README shows the latest table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.base import IndexInfo
+from index.choice import choose_index
+from index.faiss_store import FaissStore
+from scripts.benchmarks import machine, synthetic_register
+from scripts.benchmarks.results import write_results
+from scripts.datasets.synthetic import find_system_fonts, make_synthetic_image
+from scripts.evaluation.cases import all_transformations
+from service.marks.colour import SearchMode
+from service.register import Register
+from service.search.ranking import COMPONENT_MARGIN, MIN_WORDS_SIMILARITY, final_score
+from service.search.text_match import text_similarity
+from service.settings import Settings
+from service.storage.layout import INDEX_FILE
+from service.watch.checker import Filing, passes_filters, watch_threshold
+from service.watch.store import AlertQuery
+from service.watch.watches import WatchSpec, filing_of_record
+
+COPY_TRANSFORMS = ("rescale_move", "recolour", "thicker", "low_quality_scan", "added_words")
+
+
+def synthetic_png(seed: str, fonts: tuple[str, ...], size: int = 160) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    make_synthetic_image(seed, size, fonts).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def grown_register(out: Path, base_marks: int, size: int, fonts: tuple[str, ...]) -> Path:
+    """A register of ``size`` marks grown from ``base_marks`` ingested ones."""
+    base, target = out / "base", out / "register"
+    source = out / "base-src"
+    for folder in (base, target, source):
+        shutil.rmtree(folder, ignore_errors=True)
+    source.mkdir(parents=True)
+    for n in range(base_marks):
+        (source / f"base-{n}.png").write_bytes(synthetic_png(f"base-{n}", fonts))
+    with Register(Settings(data_dir=base)) as register:
+        register.ingest_folder(source)
+    ids, vectors, info = synthetic_register.grow(base, target, size)
+    plan = choose_index(len(ids), info.dim, None, "auto")
+    store = FaissStore.build(IndexInfo(info.model_version, info.dim, plan.kind, plan.params),
+                             ids, vectors)
+    store.save(target / INDEX_FILE)
+    return target
+
+
+def make_watches(register: Register, watches: int, fonts: tuple[str, ...], rng: random.Random
+                 ) -> tuple[list[bytes], float]:
+    """``watches`` watches of 1-3 marks; returns every watched image and seconds a mark."""
+    images: list[bytes] = []
+    started = time.perf_counter()
+    for w in range(watches):
+        own = [synthetic_png(f"watched-{w}-{m}", fonts) for m in range(rng.randint(1, 3))]
+        images += own
+        register.watches.add(WatchSpec(f"watch-{w}", f"owner-{w % 50}",
+                                       [(f"w{w}-{m}.png", data) for m, data in enumerate(own)],
+                                       min_risk=rng.choice(["low", "medium", "high"])))
+        if w % 500 == 499:
+            print(f"  {w + 1} watches", flush=True)
+    return images, (time.perf_counter() - started) / max(1, len(images))
+
+
+def write_filings(folder: Path, filings: int, copies: int, watched: list[bytes],
+                  fonts: tuple[str, ...], rng: random.Random) -> None:
+    import io
+
+    from PIL import Image
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    transforms = all_transformations()
+    for n in range(filings):
+        if n < copies:
+            source = Image.open(io.BytesIO(rng.choice(watched))).convert("RGB")
+            name = COPY_TRANSFORMS[n % len(COPY_TRANSFORMS)]
+            transforms[name](source, random.Random(n)).convert("RGB").save(
+                folder / f"copy-{n}.png")
+        else:
+            (folder / f"filing-{n}.png").write_bytes(synthetic_png(f"filing-{n}", fonts))
+
+
+def brute_force(register: Register, filings: list[Filing]) -> set[tuple[int, str]]:
+    """(watch id, mark id) of every alert, scoring each filing against every watched mark
+    with a product with every row (no index)."""
+    checker = register.watches.checker
+    entries, index = checker.index()
+    risk = register.risk
+    layout = register.embedder.layout
+    queries = index.queries
+    rows = np.concatenate([q.rows for q in queries]).astype(np.float32)
+    owner = np.concatenate([[n] * len(q.rows) for n, q in enumerate(queries)])
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    signals = np.concatenate([q.signals for q in queries])
+    scale = np.array([layout.signals[s].weight / (np.sqrt(layout.signals[s].share)
+                                                  * (1 - layout.signals[s].centre))
+                      for s in signals], np.float32)
+    offset = np.concatenate([
+        [layout.signals[s].weight * layout.signals[s].centre / (1 - layout.signals[s].centre)
+         for s in q.signals] + q.turn_penalties + q.penalties for q in queries]).astype(np.float32)
+    thresholds = np.array([watch_threshold(w, risk) for w, _ in entries], np.float32)
+    texts = [(n, q.text) for n, q in enumerate(queries) if q.text]
+    found: set[tuple[int, str]] = set()
+    for filing in filings:
+        on_component = np.arange(len(filing.vectors)) > 0
+        evidence = (rows @ filing.vectors.T) * scale[:, None] - offset[:, None]
+        evidence -= np.where(on_component, COMPONENT_MARGIN, 0.0)[None, :]
+        best = np.clip(np.maximum.reduceat(evidence.max(axis=1), starts), 0.0, 1.0)
+        words = {}
+        if filing.text:
+            from service.marks.words import normalise_text
+
+            mine = normalise_text(filing.text)
+            words = {n: s for n, text in texts
+                     if (s := text_similarity(text, mine)) >= MIN_WORDS_SIMILARITY}
+        reach = set(np.flatnonzero(best >= thresholds - 0.15).tolist()) | set(words)
+        for n in reach:
+            watch, mark = entries[n]
+            if not index.alive[n] or mark.mark_id == filing.mark_id \
+                    or not passes_filters(watch, filing):
+                continue
+            block = queries[n].evidence(filing.vectors, on_component, layout, COMPONENT_MARGIN)
+            _, view, _ = queries[n].best(block)
+            colour = None if filing.colour is None else float(
+                filing.colour @ queries[n].colours[view])
+            score = final_score(float(best[n]), colour, words.get(n), SearchMode.composite)
+            if score >= thresholds[n]:
+                found.add((watch.id, filing.mark_id))
+    return found
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    rng = random.Random(0)
+    fonts = tuple(find_system_fonts())
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    print(f"register of {args.register:,} marks grown from {args.base:,}", flush=True)
+    target = grown_register(args.out, args.base, args.register, fonts)
+    grow_s = time.perf_counter() - started
+    settings = Settings(data_dir=target, workers=2)
+    with Register(settings) as register:
+        print(f"{args.watches:,} watches", flush=True)
+        watched, per_watched_s = make_watches(register, args.watches, fonts, rng)
+        folder = args.out / "filings"
+        write_filings(folder, args.filings, args.copies, watched, fonts, rng)
+        checker = register.watches.checker
+        spent = {"check_s": 0.0, "index_s": 0.0}
+        index_started = time.perf_counter()
+        checker.index()  # the watched marks' index, as the first filing would build it
+        spent["index_s"] = time.perf_counter() - index_started
+        original = checker.check
+
+        def timed(filings: list[Filing]) -> list:
+            t = time.perf_counter()
+            try:
+                return original(filings)
+            finally:
+                spent["check_s"] += time.perf_counter() - t
+
+        checker.check = timed  # type: ignore[method-assign]
+        print(f"ingest of {args.filings:,} filings", flush=True)
+        t = time.perf_counter()
+        summary = register.ingest_folder(folder)
+        ingest_s = time.perf_counter() - t
+        alerts, total = register.watches.store.alerts(AlertQuery(per_page=200))
+        written: set[tuple[int, str]] = set()
+        page = 1
+        while alerts:
+            written |= {(a.watch_id, a.mark_id) for a in alerts}
+            page += 1
+            alerts, _ = register.watches.store.alerts(AlertQuery(per_page=200, page=page))
+        print("brute force", flush=True)
+        store = register.store
+        records = register.records.get_many(
+            [p.relative_to(folder).with_suffix("").as_posix() for p in sorted(folder.iterdir())])
+        filings = [filing_of_record(r, store.vectors(np.array(r.all_vector_ids())))
+                   for r in records.values()]
+        t = time.perf_counter()
+        expected = brute_force(register, filings)
+        brute_s = time.perf_counter() - t
+        entries, index = checker.index()
+    per_mark_ms = (ingest_s - spent["check_s"]) / max(1, summary.added) * 1000
+    check_ms = spent["check_s"] / max(1, summary.added) * 1000
+    copies_alerted = len({m for _, m in written if m.startswith("copy-")})
+    return {
+        "date": time.strftime("%Y-%m-%d"), "machine": machine.describe(),
+        "register_marks": args.register, "base_marks": args.base, "grow_s": round(grow_s, 1),
+        "watches": args.watches, "watched_marks": len(watched),
+        "watched_rows": index.rows, "index_kind": type(index.signals[1].index).__name__,
+        "watch_add_ms_a_mark": round(per_watched_s * 1000, 1),
+        "index_build_s": round(spent["index_s"], 2),
+        "filings": summary.added, "copies": args.copies,
+        "ingest_ms_a_mark_without_check": round(per_mark_ms, 2),
+        "check_ms_a_filing": round(check_ms, 3),
+        "check_share": round(check_ms / per_mark_ms, 3),
+        "alerts": total, "copies_alerted": copies_alerted,
+        "brute_force_alerts": len(expected), "brute_force_s": round(brute_s, 1),
+        "missed_by_index": len(expected - written), "extra_in_index": len(written - expected),
+        "identical": expected == written,
+    }
+
+
+def markdown(r: dict[str, Any]) -> str:
+    return "\n".join([
+        f"Watch benchmark, {r['date']}, {r['machine']}",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| register | {r['register_marks']:,} marks (grown from {r['base_marks']:,}) |",
+        f"| watches / watched marks / rows | {r['watches']:,} / {r['watched_marks']:,} / "
+        f"{r['watched_rows']:,} ({r['index_kind']}) |",
+        f"| making a watch, a watched mark | {r['watch_add_ms_a_mark']} ms |",
+        f"| watched marks' index, built | {r['index_build_s']} s |",
+        f"| filings ingested (copies of watched marks) | {r['filings']:,} ({r['copies']:,}) |",
+        f"| ingest without the check, a mark | {r['ingest_ms_a_mark_without_check']} ms |",
+        f"| watch check, a filing | {r['check_ms_a_filing']} ms "
+        f"({100 * r['check_share']:.1f} % of the ingest's cost; target < 20 %) |",
+        f"| alerts written (copies alerted) | {r['alerts']:,} ({r['copies_alerted']:,}) |",
+        f"| brute-force alerts | {r['brute_force_alerts']:,} ({r['brute_force_s']} s) |",
+        f"| missed by the index / extra | {r['missed_by_index']} / {r['extra_in_index']} "
+        f"({'identical sets' if r['identical'] else 'sets differ'}) |",
+        "",
+    ])
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, default=Path("var/bench-watch"))
+    p.add_argument("--register", type=int, default=100_000)
+    p.add_argument("--base", type=int, default=2_000, help="real marks the register grows from")
+    p.add_argument("--watches", type=int, default=10_000)
+    p.add_argument("--filings", type=int, default=5_000)
+    p.add_argument("--copies", type=int, default=500)
+    p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.register, args.base, args.watches, args.filings, args.copies = 600, 60, 40, 60, 12
+    result = run(args)
+    write_results(args.out, "results", result, markdown(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()
