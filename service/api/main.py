@@ -26,6 +26,7 @@ from service.api.routes import (
     reindex,
     reports,
     search,
+    watch_exports,
     watches,
 )
 from service.api.routes.reports import describe_report
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(register_info.router)
     app.include_router(reindex.router)
     app.include_router(watches.router)
+    app.include_router(watch_exports.router)
     app.include_router(keys.router)
     app.include_router(health.router)
     app.include_router(metrics.router)

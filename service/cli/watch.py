@@ -175,13 +175,25 @@ def alerts(
     per_page: Annotated[int, typer.Option("--per-page", metavar="N", min=1, max=200)] = 50,
     as_json: Annotated[bool, typer.Option(
         "--json", help="One JSON object a line: watch, mark id, score, risk, match.")] = False,
+    csv_out: Annotated[Path | None, typer.Option(
+        "--csv", metavar="FILE", help="Write the watch's alerts (all) as CSV here "
+        "(needs --watch).")] = None,
+    pdf_out: Annotated[Path | None, typer.Option(
+        "--pdf", metavar="FILE", help="Write the watch's alerts as PDF here, each filing "
+        "beside the watched mark (needs --watch).")] = None,
+    language: Annotated[str, typer.Option(
+        "--language", metavar="en|zh",
+        help="The PDF's language: en (English) or zh (Simplified Chinese).")] = "en",
 ) -> None:
-    """Alerts, newest first."""
+    """Alerts, newest first; or one watch's alerts written as CSV and/or PDF."""
     from service.watch.store import ALERT_STATUSES, AlertQuery
 
     if status is not None and status not in ALERT_STATUSES:
         _err(f"--status must be one of {', '.join(ALERT_STATUSES)}, got {status!r}")
         raise typer.Exit(2)
+    if csv_out is not None or pdf_out is not None:
+        _export(ctx, watch, status, csv_out, pdf_out, language)
+        return
     register = _open(ctx)
     try:
         found, total = register.watches.store.alerts(
@@ -200,6 +212,59 @@ def alerts(
                        f"{alert.score:.3f} {alert.risk:<6}  like {alert.watched_mark} "
                        f"({alert.matched})  {alert.status}")
     typer.echo(f"{total} alert(s)", err=True)
+
+
+def _export(ctx: typer.Context, name: str | None, status: str | None, csv_out: Path | None,
+            pdf_out: Path | None, language: str) -> None:
+    """``alerts --csv/--pdf``: every alert of one watch (the PDF: the newest
+    ``MAX_PDF_ALERTS``), as the operator sees them, filed filings included. The paths are
+    checked before the register opens; each file is renamed into place when whole."""
+    from service.cli.search import _unwritable
+    from service.reports.alert_export import (
+        MAX_PDF_ALERTS,
+        collect_alerts,
+        write_alerts_csv,
+        write_alerts_pdf,
+    )
+    from service.reports.batch import written_in_place
+
+    if name is None:
+        _err("--csv and --pdf write one watch's alerts: name it with --watch")
+        raise typer.Exit(2)
+    if language not in ("en", "zh"):
+        _err(f"--language is en or zh, not {language!r}")
+        raise typer.Exit(2)
+    for target in (csv_out, pdf_out):
+        problem = _unwritable(target) if target is not None else None
+        if problem:
+            _err(f"cannot write {target}: {problem}")
+            raise typer.Exit(2)
+    register = _open(ctx)
+    try:
+        found = _find(register, name)
+        if csv_out is not None:
+            export = collect_alerts(register.watches.store, register.records, found, True,
+                                    status)
+            with written_in_place(csv_out, "w") as fh:
+                write_alerts_csv(export, fh)
+            typer.echo(f"wrote {len(export.lines)} alert(s) of watch {found.name} to {csv_out}")
+        if pdf_out is not None:
+            export = collect_alerts(register.watches.store, register.records, found, True,
+                                    status, limit=MAX_PDF_ALERTS)
+
+            def thumbnail(mark_id: str) -> bytes | None:
+                try:
+                    return register.thumbnail(mark_id)
+                except Exception:  # noqa: BLE001 - the PDF says "no image"
+                    return None
+
+            with written_in_place(pdf_out, "wb") as fh:
+                write_alerts_pdf(export, fh, thumbnail, language)
+            shown = f"{len(export.lines)} of {export.total}" \
+                if len(export.lines) < export.total else str(export.total)
+            typer.echo(f"wrote {shown} alert(s) of watch {found.name} to {pdf_out}")
+    finally:
+        register.close()
 
 
 @watch_app.command("deliver")

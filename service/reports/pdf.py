@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
 LANGUAGES = ("en", "zh")
+RISK_COLOURS = {"high": "#b3261e", "medium": "#b26a00", "low": "#2e7d32"}
 ZH = {
     "Trademark pre-check report": "商标近似预检报告",
     "Query {index} of {total}: {name}": "检索图样 {index}/{total}：{name}",
@@ -44,9 +45,7 @@ def write_pdf(report: Report, fh: IO[bytes], thumbnail: Callable[[str], bytes | 
     """Write ``report`` as PDF to ``fh`` in ``language`` (``en`` or ``zh``)."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
-    from reportlab.platypus import Image as PdfImage
     from reportlab.platypus import (
         PageBreak,
         Paragraph,
@@ -56,72 +55,48 @@ def write_pdf(report: Report, fh: IO[bytes], thumbnail: Callable[[str], bytes | 
         TableStyle,
     )
 
-    font = _cjk_font()
+    font = cjk_font()
     zh = language == "zh" and font is not None
 
     def t(text: str, **values: Any) -> str:
         return (ZH.get(text, text) if zh else text).format(**values)
 
-    styles = getSampleStyleSheet()
-    if font is not None:
-        for style in styles.byName.values():
-            if hasattr(style, "fontName"):
-                style.fontName = font
+    styles = stylesheet(font)
     doc = SimpleDocTemplate(fh, pagesize=A4, title=t("Trademark pre-check report"),
                             leftMargin=15 * mm, rightMargin=15 * mm)
-    risk_colour = {"high": colors.HexColor("#b3261e"), "medium": colors.HexColor("#b26a00"),
-                   "low": colors.HexColor("#2e7d32")}
-
-    def picture(data: bytes | None, side: float) -> Any:
-        if not data:
-            return Paragraph(t("(no image)"), styles["Normal"])
-        try:
-            image = Image.open(io.BytesIO(data))
-            image.load()
-        except Exception:  # noqa: BLE001 - SVG or unreadable: decode as the service does
-            try:
-                image = decode_image(data, ImageLimits()).image
-            except ImageError:
-                return Paragraph(t("(unreadable)"), styles["Normal"])
-        image = image.convert("RGB")
-        image.thumbnail((256, 256))
-        buf = io.BytesIO()
-        image.save(buf, format="PNG")
-        buf.seek(0)
-        scale = side / max(image.size)
-        return PdfImage(buf, width=image.width * scale, height=image.height * scale)
+    risk_colour = {risk: colors.HexColor(c) for risk, c in RISK_COLOURS.items()}
 
     story: list[Any] = []
     for index, query in enumerate(report.queries, start=1):
         if index > 1:
             story.append(PageBreak())
         story.append(Paragraph(t("Query {index} of {total}: {name}", index=index,
-                                 total=len(report.queries), name=_esc(query.name)),
+                                 total=len(report.queries), name=escape(query.name)),
                                styles["Heading2"]))
         story.append(Paragraph(t(
             "Date {date} · model {model} · top {k} · filters and options: {options}",
-            date=report.created, model=_esc(report.model_version), k=report.k,
-            options=_esc(report.describe_options())).replace("·", "&middot;"),
+            date=report.created, model=escape(report.model_version), k=report.k,
+            options=escape(report.describe_options())).replace("·", "&middot;"),
             styles["Normal"]))
         story.append(Spacer(1, 4 * mm))
         if query.error is not None:
-            story.append(Paragraph(t("Error: {error}", error=_esc(query.error)),
+            story.append(Paragraph(t("Error: {error}", error=escape(query.error)),
                                    styles["Normal"]))
             continue
-        story.append(picture(query.image, 30 * mm))
+        story.append(picture(query.image, 30 * mm, styles["Normal"], t))
         story.append(Spacer(1, 3 * mm))
         rows: list[list[Any]] = [[t("#"), t("Match"), t("Mark"), t("Score"), t("Risk")]]
         for rank, r in enumerate(query.results, start=1):
             rec = r.record
             part = r.component.kind if r.component else "whole"
-            details = f"<b>{_esc(rec.id)}</b><br/>{_esc(rec.name or '')}<br/>" \
-                      f"{_esc(rec.owner or '')}<br/>{t('classes')} " \
-                      f"{_esc(', '.join(map(str, rec.nice_classes)) or '-')}" \
-                      f" &middot; {_esc(t(rec.status) if rec.status else '-')}<br/>" \
-                      f"{t('matched')} {_esc(t(part))}" + \
-                      (f" &middot; {t('words')} &quot;{_esc(r.words.mark)}&quot;"
+            details = f"<b>{escape(rec.id)}</b><br/>{escape(rec.name or '')}<br/>" \
+                      f"{escape(rec.owner or '')}<br/>{t('classes')} " \
+                      f"{escape(', '.join(map(str, rec.nice_classes)) or '-')}" \
+                      f" &middot; {escape(t(rec.status) if rec.status else '-')}<br/>" \
+                      f"{t('matched')} {escape(t(part))}" + \
+                      (f" &middot; {t('words')} &quot;{escape(r.words.mark)}&quot;"
                        if r.words else "")
-            rows.append([str(rank), picture(thumbnail(rec.id), 22 * mm),
+            rows.append([str(rank), picture(thumbnail(rec.id), 22 * mm, styles["Normal"], t),
                          Paragraph(details, styles["Normal"]), f"{r.score:.3f}",
                          t(r.risk.value) if zh else r.risk.value.upper()])
         if len(rows) == 1:
@@ -143,7 +118,7 @@ def write_pdf(report: Report, fh: IO[bytes], thumbnail: Callable[[str], bytes | 
     doc.build(story)
 
 
-def _cjk_font() -> str | None:
+def cjk_font() -> str | None:
     """The registered name of the CJK font, or None where it is not installed."""
     if not CJK_FONT.is_file():
         return None
@@ -156,5 +131,45 @@ def _cjk_font() -> str | None:
     return name
 
 
-def _esc(text: str) -> str:
+def stylesheet(font: str | None) -> Any:
+    """reportlab's sample styles, set in ``font`` (the CJK font) when there is one."""
+    from reportlab.lib.styles import getSampleStyleSheet
+
+    styles = getSampleStyleSheet()
+    if font is not None:
+        for style in styles.byName.values():
+            if hasattr(style, "fontName"):
+                style.fontName = font
+    return styles
+
+
+def picture(data: bytes | None, side: float, style: Any,
+            say: Callable[[str], str] = str) -> Any:
+    """An image as a flowable at most ``side`` wide and high, or a note in ``say``'s
+    language where there is none or it cannot be read (SVG is decoded as the service
+    decodes it)."""
+    from reportlab.platypus import Image as PdfImage
+    from reportlab.platypus import Paragraph
+
+    if not data:
+        return Paragraph(say("(no image)"), style)
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except Exception:  # noqa: BLE001 - SVG or unreadable: decode as the service does
+        try:
+            image = decode_image(data, ImageLimits()).image
+        except ImageError:
+            return Paragraph(say("(unreadable)"), style)
+    image = image.convert("RGB")
+    image.thumbnail((256, 256))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    buf.seek(0)
+    scale = side / max(image.size)
+    return PdfImage(buf, width=image.width * scale, height=image.height * scale)
+
+
+def escape(text: str) -> str:
+    """``text`` safe inside a reportlab Paragraph's markup."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

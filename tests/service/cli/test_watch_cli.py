@@ -1,10 +1,18 @@
 """``tmsearch watch``: a user watches a mark, ingests a folder holding a redrawn copy and
-sees the alert; watches listed, checked again and removed; one error line for bad input."""
+sees the alert; watches listed, checked again and removed; a watch's alerts written as
+CSV and PDF; one error line for bad input."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
 
+from pypdf import PdfReader
+
+from service.reports.alert_export import CSV_COLUMNS
+from service.reports.pdf import CJK_FONT
 from tests.service.cli.conftest import Cli
 from tests.service.cli.test_cli import error_lines, json_lines, summary
 from tests.service.watch.test_watches import PROTECTED, _png, _redrawn
@@ -63,3 +71,50 @@ def test_bad_watch_input_is_one_error_line(cli: Cli, tmp_path: Path) -> None:
         (line,) = error_lines(result)
         assert message in line, (args, line)
     assert json_lines(cli("watch", "list", "--json")) == []
+
+
+def test_a_watchs_alerts_written_as_csv_and_pdf(cli: Cli, tmp_path: Path) -> None:
+    ours, filings = _files(tmp_path)
+    meta = tmp_path / "meta.jsonl"
+    meta.write_text(json.dumps({"file": "copycat.png", "name": "Copy Cat", "owner": "Rival Ltd",
+                                "status": "filed"}) + "\n")
+    assert cli("watch", "add", "--name", "ours", "--image", str(ours)).exit_code == 0
+    assert summary(cli("ingest", str(filings), "--metadata", str(meta))) == (6, 0, 0, 0)
+    (alert,) = json_lines(cli("watch", "alerts", "--json"))
+
+    out_csv, out_pdf = tmp_path / "alerts.csv", tmp_path / "alerts.pdf"
+    made = cli("watch", "alerts", "--watch", "ours", "--csv", str(out_csv), "--pdf",
+               str(out_pdf), "--language", "zh")
+    assert made.exit_code == 0, made.output
+    assert f"wrote 1 alert(s) of watch ours to {out_csv}" in made.stdout
+    assert f"wrote 1 alert(s) of watch ours to {out_pdf}" in made.stdout
+    reader = csv.DictReader(io.StringIO(out_csv.read_text(encoding="utf-8")))
+    assert tuple(reader.fieldnames or ()) == CSV_COLUMNS
+    (row,) = list(reader)  # the operator sees the filed filing
+    assert (int(row["alert_id"]), row["watch"], row["mark_id"], row["name"], row["owner"],
+            row["watched_mark"], row["risk"], row["matched_component"], row["status"]) == \
+        (alert["id"], "ours", "copycat", "Copy Cat", "Rival Ltd", "ours.png", alert["risk"],
+         "whole", "new")
+    assert float(row["score"]) == alert["score"]
+    text = PdfReader(out_pdf).pages[0].extract_text()
+    assert "copycat" in text and "ours" in text
+    if CJK_FONT.is_file():
+        assert "商标监测预警报告" in text and "近似度" in text
+    assert sorted(p.name for p in tmp_path.iterdir() if "alerts" in p.name) == \
+        ["alerts.csv", "alerts.pdf"]  # no partial file left
+
+    seen = tmp_path / "seen.csv"
+    assert cli("watch", "alerts", "--watch", "ours", "--status", "seen", "--csv",
+               str(seen)).exit_code == 0
+    assert seen.read_text().splitlines() == [",".join(CSV_COLUMNS)]  # none seen yet
+    for args, message in [
+        (("--csv", str(tmp_path / "x.csv")), "name it with --watch"),
+        (("--watch", "ours", "--pdf", str(tmp_path / "no" / "x.pdf")), "cannot write"),
+        (("--watch", "ours", "--pdf", str(out_pdf), "--language", "fr"), "en or zh"),
+        (("--watch", "nothing", "--csv", str(tmp_path / "x.csv")), "watch not found"),
+    ]:
+        result = cli("watch", "alerts", *args)
+        assert result.exit_code == 2, (args, result.output)
+        (line,) = error_lines(result)
+        assert message in line, (args, line)
+    assert not (tmp_path / "x.csv").exists()
