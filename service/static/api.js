@@ -22,6 +22,7 @@ const CODE_MEANING = {
   invalid_query: "Invalid input",
   invalid_metadata: "Invalid input",
   invalid_request: "Invalid input",
+  invalid_watch: "Invalid input",
   rate_limited: "The service is busy; try again in a moment",
   unauthorized: "Unauthorized",
   forbidden: "Forbidden",
@@ -203,4 +204,58 @@ export async function addMark(file, metadata) {
   body.append("image", file);
   body.append("metadata", JSON.stringify(metadata));
   return (await request("/v1/marks", { method: "POST", body })).json();
+}
+
+// Trademark watch (agent, examiner and admin keys): the key's watches and their alerts.
+export function watches() {
+  return getJson("/v1/watches");
+}
+
+// spec: {name, files, markIds, niceClasses, viennaCodes, minRisk} (lists as typed).
+export async function createWatch(spec) {
+  const body = new FormData();
+  body.append("name", spec.name);
+  for (const file of spec.files) body.append("images", file);
+  for (const [name, value] of [["mark_ids", spec.markIds], ["nice_classes", spec.niceClasses],
+    ["vienna_codes", spec.viennaCodes], ["min_risk", spec.minRisk]]) {
+    if (value) body.append(name, value);
+  }
+  return (await request("/v1/watches", { method: "POST", body })).json();
+}
+
+export async function deleteWatch(id) {
+  return (await request(`/v1/watches/${encodeURIComponent(id)}`, { method: "DELETE" })).json();
+}
+
+// -> {alerts, total, page, per_page, pages}; filters: {watch, status} (names, "" for any).
+export function alerts(filters, page, perPage) {
+  const params = new URLSearchParams({ page: String(page), per_page: String(perPage) });
+  for (const name of ["watch", "status"]) {
+    if (filters[name]) params.set(name, filters[name]);
+  }
+  return getJson(`/v1/alerts?${params}`);
+}
+
+export async function setAlertStatus(id, status) {
+  return (await request(`/v1/alerts/${encodeURIComponent(id)}`, {
+    method: "PATCH", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ status }) })).json();
+}
+
+export function watchExportUrl(id, kind) {
+  const url = `/v1/watches/${encodeURIComponent(id)}/alerts.${kind}`;
+  return kind === "pdf" ? `${url}?language=${language()}` : url;
+}
+
+// Save what ``url`` answers as ``filename``: fetched with the key (a plain link could not
+// send it), handed to the browser as a download.
+export async function download(url, filename) {
+  const blob = await (await request(url)).blob();
+  const objectUrl = URL.createObjectURL(blob);
+  const anchor = Object.assign(document.createElement("a"), { href: objectUrl,
+    download: filename });
+  document.body.append(anchor);
+  anchor.click();
+  anchor.remove();
+  setTimeout(() => URL.revokeObjectURL(objectUrl), 60_000);
 }

@@ -10,6 +10,7 @@ import { createRecordPanel } from "./record.js";
 import { filtersText, renderResults } from "./results.js";
 import { MAX_K, fromUrlQuery, readForm, toUrlQuery, writeForm } from "./state.js";
 import { setUpTabs } from "./tabs.js";
+import { setUpWatches } from "./watches.js";
 import { setUpLanguageSwitch, t } from "./i18n.js";
 
 const MAX_UPLOAD_BYTES = 10 * 1024 * 1024; // the service's default limit
@@ -208,6 +209,7 @@ async function runSearch({ push = true, more = false, browse = null } = {}) {
 }
 
 function searchSimilarTo(id) {
+  tabs.select($("tab-search")); // from a batch's or a watch's record too
   state.similar = id;
   showSource();
   $("image-needed").hidden = true;
@@ -299,14 +301,16 @@ form.addEventListener("submit", (event) => {
 moreButton.addEventListener("click", searchMore);
 window.addEventListener("popstate", applyUrl);
 
-setUpTabs(document.querySelector("[role=tablist]"));
+const tabs = setUpTabs(document.querySelector("[role=tablist]"));
 // the batch uses the Search tab's filters and options (not its crop or k)
 setUpBatch({ form: $("batch-form"), readOptions: () => readForm(form), onOpen: record.open });
+const watches = setUpWatches({ tabs, onOpen: record.open });
 setUpDropzone($("dropzone"));
-setUpRegister(showRegister);
+setUpRegister(showRegister, watches.setAccess);
 showRegister();
 applyUrl();
 setUpLanguageSwitch($("language"), () => {
   showRegister();
   listing.say();
+  watches.say();
 });

@@ -1,6 +1,7 @@
 // The page in English and Simplified Chinese. English is written in the page and the
 // scripts; ZH gives the Chinese, with the terms Chinese examiners use (商标, 尼斯分类,
-// 维也纳分类, 图形要素, 文字要素, 近似度, 风险等级). The choice is remembered in this
+// 维也纳分类, 图形要素, 文字要素, 近似度, 风险等级, 商标监测, 预警). Elements marked
+// translate="no" hold data (names, ids) and are left as they are. The choice is remembered in this
 // browser; the browser's language decides the first time.
 
 const ZH = {
@@ -53,8 +54,8 @@ const ZH = {
   "Download CSV": "下载 CSV",
   "Download PDF": "下载 PDF",
   "Your access": "访问权限",
-  "Examiners and administrators: use your API key to see unpublished (filed) marks and, for administrators, to add marks. It is kept in this browser tab only. Without a key the page shows published marks.":
-    "审查员和管理员：使用 API 密钥可查看未公告（已申请）的商标；管理员还可添加商标。密钥只保存在本浏览器标签页中。不使用密钥时只显示已公告的商标。",
+  "Agents, examiners and administrators: use your API key to keep trademark watches (the Watches tab); examiners and administrators also see unpublished (filed) marks, and administrators add marks. It is kept in this browser tab only. Without a key the page shows published marks.":
+    "代理人、审查员和管理员：使用 API 密钥可进行商标监测（“商标监测”页）；审查员和管理员还可查看未公告（已申请）的商标，管理员还可添加商标。密钥只保存在本浏览器标签页中。不使用密钥时只显示已公告的商标。",
   "API key": "API 密钥",
   "Use key": "使用密钥",
   "Forget key": "清除密钥",
@@ -136,6 +137,41 @@ const ZH = {
   "Id": "商标编号", "Name": "商标名称", "Application no.": "申请号",
   "Registration no.": "注册号", "Filing date": "申请日", "Last updated": "更新时间",
   "Score": "近似度", "Risk": "风险等级",
+  // trademark watch (商标监测) and its alerts (预警)
+  "Watches": "商标监测", "Trademark watch": "商标监测",
+  "Watch new filings for marks like yours: every filing that looks like a watched mark, at the watch's risk level and in its classes, raises an alert.":
+    "监测新申请商标：凡与被监测商标近似、达到监测所设风险等级并属于其类别的新申请，都会产生预警。",
+  "Your watches": "我的监测", "No watches yet.": "尚无监测。", "New watch": "新建监测",
+  "Watch name": "监测名称", "Images of the marks to protect": "被监测商标的图样",
+  "Or register marks to protect (ids)": "或商标库中被监测商标的编号",
+  "e.g. TM-001234, TM-005678": "例如 TM-001234, TM-005678",
+  "Only filings in Nice classes": "仅限以下尼斯分类的申请",
+  "any; e.g. 9, 42": "不限；例如 9, 42",
+  "Only filings with Vienna code prefixes": "仅限以下维也纳分类（前缀）的申请",
+  "any; e.g. 26.01": "不限；例如 26.01",
+  "Alert from": "预警的最低风险等级", "Create watch": "创建监测",
+  "Alerts": "预警", "Alerts of": "所属监测", "All watches": "全部监测",
+  "Alert status": "处理状态", "Any status": "全部状态",
+  "New": "未读", "Seen": "已读", "Dismissed": "已忽略",
+  "Refresh alerts": "刷新预警", "Pages of alerts": "预警分页",
+  "“{name}” is not an image.": "“{name}”不是图像文件。",
+  "“{name}” is larger than 10 MB.": "“{name}”超过 10 MB。",
+  "alerts from score {score}": "近似度达到 {score} 即预警",
+  "alerts at {risk} or higher": "{risk}及以上即预警",
+  "protects {marks}": "被监测商标：{marks}", "owner {owner}": "所有者 {owner}",
+  "CSV of alerts": "预警 CSV", "PDF of alerts": "预警 PDF", "Delete": "删除",
+  "Delete the watch “{name}” and its alerts?": "删除监测“{name}”及其全部预警？",
+  "Watch “{name}” deleted.": "监测“{name}”已删除。",
+  "Give the watch a name and one or more images or register mark ids.":
+    "请填写监测名称，并选择至少一个图样或填写商标库中的商标编号。",
+  "Watch “{name}” created.": "监测“{name}”已创建。",
+  "New filing": "新申请商标", "New filing {id}": "新申请商标 {id}",
+  "Watched mark": "被监测商标", "Watched mark {id}": "被监测商标 {id}",
+  "Watch": "监测", "Raised": "预警时间",
+  "Mark seen": "标为已读", "Dismiss": "忽略", "Mark as new": "标为未读",
+  "Open record": "查看商标详情",
+  "{total} alert": "共 {total} 条预警", "{total} alerts": "共 {total} 条预警",
+  "No alerts": "无预警",
 };
 
 const KEY = "tmsearch-lang";
@@ -164,7 +200,7 @@ export function translatePage(root = document.body) {
     : [];
   if (root === document.body) elements.push(document.querySelector("title"));
   for (const el of elements) {
-    if (!el) continue;
+    if (!el || el.closest("[translate=no]")) continue; // data: a watch named "New"
     if (el.children.length === 0) {
       swap(el, "en", el.textContent.replace(/\s+/g, " ").trim(), zh,
         (text) => { el.textContent = text; });

@@ -87,8 +87,9 @@ export function createRecordPanel({ onSimilar, explainQuery }) {
     }
   }
 
-  // ``query``: what found it, when not the results on screen (a batch pre-check's logo)
-  async function open(result, query = undefined) {
+  // ``query``: what found it, when not the results on screen (a batch pre-check's logo, a
+  // watched mark); ``explainNow``: show the explanation at once (a watch's alert)
+  async function open(result, query = undefined, { explainNow = false } = {}) {
     current = result;
     currentQuery = query === undefined ? explainQuery() : query;
     $("record-title").textContent = result.name || result.id;
@@ -101,6 +102,7 @@ export function createRecordPanel({ onSimilar, explainQuery }) {
     resetExplanation();
     explainButton.hidden = !currentQuery;
     if (!dialog.open) dialog.showModal();
+    if (explainNow && currentQuery) explain();
     try {
       const record = await api.mark(result.id);
       if (result === current) fillFields($("record-fields"), record, result);

@@ -18,7 +18,9 @@ function shown(key, value) {
   return String(value);
 }
 
-export function setUpRegister(onChange) {
+// onChange(): the key or the register changed; onAccess(who): what the key gives, as
+// GET /v1/access says (null without a usable key).
+export function setUpRegister(onChange, onAccess = () => {}) {
   const $ = (id) => document.getElementById(id);
   const stats = $("register-stats");
   const alertEl = $("upload-alert");
@@ -67,11 +69,13 @@ export function setUpRegister(onChange) {
       $("key-status").textContent = who.key_id
         ? `Using key ${who.key_id}: ${who.role} access.` : "Public access (no key).";
       $("admin-upload").hidden = who.role !== "admin";  // only an admin may add marks
+      onAccess(who);
     } catch (error) {
       api.setApiKey("");
       $("key-alert").textContent = error.message;
       $("key-status").textContent = "Public access (no key).";
       $("admin-upload").hidden = true;
+      onAccess(null);
     }
   }
 
