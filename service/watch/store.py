@@ -93,7 +93,8 @@ class AlertQuery:
 
     owner: str | None = None  # None: every owner's (admins, the CLI)
     include_unpublished: bool = True
-    watch: str | None = None
+    watch: str | None = None  # by name
+    watch_id: int | None = None
     status: str | None = None
     risk: str | None = None
     since: str | None = None  # ISO date or time: alerts created at or after
@@ -264,6 +265,9 @@ class WatchStore:
                 key = column.split(".")[1]
                 where.append(f"{column} = :{key}")
                 params[key] = value
+        if query.watch_id is not None:
+            where.append("a.watch_id = :watch_id")
+            params["watch_id"] = query.watch_id
         if query.alert_id is not None:
             where.append("a.id = :alert_id")
             params["alert_id"] = query.alert_id

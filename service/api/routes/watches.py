@@ -156,6 +156,8 @@ def delete_watch(register: RegisterDep, owner: OwnerDep, watch_id: int) -> Watch
 def list_alerts(
     register: RegisterDep, owner: OwnerDep,
     watch: Annotated[str | None, Query(max_length=200, description="A watch's name.")] = None,
+    watch_id: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="A watch's id.")
+                        ] = None,
     status: Annotated[str | None, Query(description="new, seen or dismissed")] = None,
     risk: Annotated[str | None, Query(description="low, medium or high")] = None,
     since: Annotated[str | None, Query(description="Created at or after (ISO date).")] = None,
@@ -170,7 +172,8 @@ def list_alerts(
         raise WatchError(f"risk must be low, medium or high, got {risk!r}")
     found, total = register.watches.store.alerts(AlertQuery(
         owner=_reach(owner), include_unpublished=owner.include_unpublished, watch=watch,
-        status=status, risk=risk, since=since, until=until, page=page, per_page=per_page))
+        watch_id=watch_id, status=status, risk=risk, since=since, until=until, page=page,
+        per_page=per_page))
     return AlertPageOut(alerts=[AlertOut.of(a) for a in found], total=total, page=page,
                         per_page=per_page, pages=max(1, -(-total // per_page)))
 

@@ -55,6 +55,8 @@ def test_an_agent_watches_a_mark_and_sees_the_alert(admin: TestClient, settings:
     seen = agent.patch(f"/v1/alerts/{alert['id']}", json={"status": "seen"})
     assert seen.status_code == 200 and seen.json()["status"] == "seen"
     assert agent.get("/v1/alerts", params={"status": "new"}).json()["total"] == 0
+    assert agent.get("/v1/alerts", params={"watch_id": watch["id"]}).json()["total"] == 1
+    assert agent.get("/v1/alerts", params={"watch_id": watch["id"] + 1}).json()["total"] == 0
     assert agent.get(f"/v1/watches/{watch['id']}").json()["name"] == "ours"
     assert agent.delete(f"/v1/watches/{watch['id']}").status_code == 200
     assert agent.get("/v1/alerts").json()["total"] == 0
