@@ -14,6 +14,8 @@ from models.embedder import Embedder
 from service.cli import app
 from service.register import Register
 from service.settings import Settings
+from service.watch.store import AlertQuery
+from service.watch.watches import WatchSpec
 from tests.imagegen import make_mark, to_bytes, write_marks
 
 pytestmark = pytest.mark.ray
@@ -51,7 +53,13 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _register_of(settings: Settings, embedder: Embedder, folder: Path, **changes: object
                  ) -> tuple[dict[str, tuple[str, int]], dict[str, np.ndarray], object]:
     with Register(settings.model_copy(update=changes), embedder) as register:
+        # a watch of one of the folder's marks: the Ray path raises its alert too
+        register.watches.add(WatchSpec("watched", "cli", [("w.png", (folder / "mark-5.png")
+                                                                     .read_bytes())]))
         summary = register.ingest_folder(folder)
+        summary.alerts = sorted(  # type: ignore[attr-defined]
+            (a.mark_id, round(a.score, 4)) for a in register.watches.store.alerts(
+                AlertQuery())[0])
         records = {r.id: (r.content_hash, len(r.components)) for r in register.records.iter_all()}
         vectors = {r.id: np.stack([register.store.reconstruct(v) for v in r.all_vector_ids()])
                    for r in register.records.iter_all()}
@@ -80,6 +88,8 @@ def test_ray_ingest_gives_the_same_register_as_one_process(
     assert (ray_summary.added, ray_summary.failed) == (local_summary.added,
                                                         local_summary.failed) == (42, 1)
     assert distributed == local
+    assert ray_summary.alerts == local_summary.alerts  # type: ignore[attr-defined]
+    assert ("mark-5", 1.0) in ray_summary.alerts  # type: ignore[attr-defined]
     for mark_id, vectors in local_vectors.items():
         assert np.allclose(ray_vectors[mark_id], vectors, atol=1e-5), mark_id
 
