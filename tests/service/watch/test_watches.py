@@ -153,3 +153,32 @@ def test_folder_ingest_checks_every_new_file(register: Register, tmp_path: Path)
     summary = register.ingest_folder(folder)
     assert summary.added == 7
     assert [a.mark_id for a in _alerts(register)] == ["copy"]
+
+
+def _with_words(seed: int) -> bytes:
+    """The watched figure beside a large word: a composite mark the register splits."""
+    from PIL import ImageDraw, ImageFont
+
+    canvas = Image.new("RGB", (420, 170), "white")
+    canvas.paste(make_mark(seed, size=160), (0, 5))
+    ImageDraw.Draw(canvas).text((190, 50), "ZORBAX", font=ImageFont.load_default(size=60),
+                                fill=(0, 0, 0))
+    return to_bytes(canvas)
+
+
+def _turned(seed: int) -> bytes:
+    return to_bytes(make_mark(seed, size=160).rotate(90))
+
+
+@pytest.mark.parametrize("filing", [_with_words, _turned])
+def test_the_alert_scores_as_the_search_does_on_figures_and_turns(register: Register, filing
+                                                                  ) -> None:
+    _with_others(register)
+    register.watches.add(WatchSpec("ours", "cli", [("o.png", _png(PROTECTED))],
+                                   min_score=0.3))
+    register.add_mark(filing(PROTECTED), MarkMetadata(id="filing"))
+    alerts = {a.mark_id: a for a in _alerts(register)}
+    found = {r.record.id: r for r in register.search(_png(PROTECTED), k=50)}
+    assert "filing" in alerts and "filing" in found
+    assert alerts["filing"].score == pytest.approx(found["filing"].score, abs=1e-4)
+    assert alerts["filing"].shape_score == pytest.approx(found["filing"].shape_score, abs=1e-4)
