@@ -237,8 +237,11 @@ class Register:
 
     def reindex(self, on_progress: Callable[[int, int], None] | None = None,
                 index: str | None = None, memory_budget: int | None = None) -> int:
-        """Re-embed every stored mark into a new index, then swap; marks re-embedded."""
-        return self.maintenance.reindex(on_progress, index, memory_budget)
+        """Re-embed every stored mark into a new index, then swap; marks re-embedded. The
+        watched marks are planned again with the model that made it."""
+        done = self.maintenance.reindex(on_progress, index, memory_budget)
+        self.watches.replan()
+        return done
 
     def stats(self, include_unpublished: bool = True) -> dict[str, Any]:
         """The register at a glance."""

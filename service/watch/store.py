@@ -119,12 +119,12 @@ class WatchStore:
         self.records = records
 
     # -- watches ------------------------------------------------------------------------
-    def create(self, name: str, owner: str, marks: Sequence[tuple[str, str | None, str, str,
-                                                                StoredQuery]],
+    def create(self, name: str, owner: str,
+               marks: Sequence[tuple[str, str | None, str, str, StoredQuery, bytes]],
                nice_classes: Sequence[int] = (), vienna_codes: Sequence[str] = (),
                min_risk: str | None = None, min_score: float | None = None) -> Watch:
         """A new watch of ``marks`` (label, register mark id, content hash, model version,
-        stored query each)."""
+        stored query and image bytes each)."""
         with self.records.transaction() as conn:
             taken = conn.execute(text("SELECT 1 FROM watches WHERE owner = :o AND name = :n"),
                                  {"o": owner, "n": name}).first()
@@ -141,9 +141,10 @@ class WatchStore:
                 {"o": owner, "n": name}).scalar_one())
             conn.execute(text(
                 "INSERT INTO watched_marks(watch_id, label, mark_id, content_hash, "
-                "model_version, plan) VALUES (:w, :l, :m, :h, :v, :p)"),
+                "model_version, plan, image) VALUES (:w, :l, :m, :h, :v, :p, :i)"),
                 [{"w": watch_id, "l": label, "m": mark_id, "h": digest, "v": version,
-                  "p": query.to_bytes()} for label, mark_id, digest, version, query in marks])
+                  "p": query.to_bytes(), "i": image}
+                 for label, mark_id, digest, version, query, image in marks])
             self._bump(conn)
         return self.get(watch_id)
 
@@ -203,6 +204,21 @@ class WatchStore:
         return [(watches[int(r[1])], WatchedMark(int(r[0]), r[2], r[3], r[4], r[5]),
                  StoredQuery.from_bytes(plans[int(r[0])])) for r in rows
                 if int(r[1]) in watches]
+
+    def stale(self, model_version: str) -> list[tuple[int, bytes]]:
+        """(id, image) of the watched marks planned with another model."""
+        with self.records.connection() as conn:
+            return [(int(r[0]), bytes(r[1])) for r in conn.execute(text(
+                "SELECT id, image FROM watched_marks WHERE model_version != :v ORDER BY id"),
+                {"v": model_version})]
+
+    def replace_plan(self, watched_mark_id: int, model_version: str, query: StoredQuery
+                     ) -> None:
+        with self.records.transaction() as conn:
+            conn.execute(text("UPDATE watched_marks SET plan = :p, model_version = :v "
+                              "WHERE id = :id"),
+                         {"p": query.to_bytes(), "v": model_version, "id": watched_mark_id})
+            self._bump(conn)
 
     def watched_mark_ids(self) -> set[int]:
         with self.records.connection() as conn:

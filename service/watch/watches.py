@@ -108,10 +108,10 @@ class Watches:
                 raise WatchError(f"no mark with id {mark_id!r} in the register") from exc
             data = self.marks.images.read(record.image_key, record.media_type)
             planned.append((mark_id, mark_id, record.content_hash, version,
-                            self.searcher.stored_query(data, mark_id)))
+                            self.searcher.stored_query(data, mark_id), data))
         for label, data in spec.images:
             planned.append((label, None, content_hash(data), version,
-                            self.searcher.stored_query(data)))
+                            self.searcher.stored_query(data), data))
         return self.store.create(name, spec.owner, planned, filters.nice_classes,
                                  filters.vienna_codes, spec.min_risk, spec.min_score)
 
@@ -126,6 +126,17 @@ class Watches:
 
     def remove(self, watch: Watch) -> None:
         self.store.remove(watch.id)
+
+    def replan(self, on_progress: Callable[[int, int], None] | None = None) -> int:
+        """Plan again every watched mark planned with another model (after a re-index to a
+        new model: until then they raise no alerts); returns how many."""
+        version = self.searcher.embedder.version
+        stale = self.store.stale(version)
+        for done, (watched_mark_id, image) in enumerate(stale, 1):
+            self.store.replace_plan(watched_mark_id, version, self.searcher.stored_query(image))
+            if on_progress is not None:
+                on_progress(done, len(stale))
+        return len(stale)
 
     # -- checking a period again -----------------------------------------------------------
     def run(self, since: str | None = None, on_progress: Callable[[int, int], None] | None = None

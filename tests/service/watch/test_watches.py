@@ -182,3 +182,20 @@ def test_the_alert_scores_as_the_search_does_on_figures_and_turns(register: Regi
     assert "filing" in alerts and "filing" in found
     assert alerts["filing"].score == pytest.approx(found["filing"].score, abs=1e-4)
     assert alerts["filing"].shape_score == pytest.approx(found["filing"].shape_score, abs=1e-4)
+
+
+def test_marks_planned_by_another_model_are_planned_again(register: Register) -> None:
+    """After a re-index to a new model, watched marks planned with the old one raise
+    nothing until they are planned again from the image the watch keeps."""
+    from sqlalchemy import text
+
+    register.watches.add(WatchSpec("ours", "cli", [("o.png", _png(PROTECTED))]))
+    with register.records.transaction() as conn:
+        conn.execute(text("UPDATE watched_marks SET model_version = 'an-older-model'"))
+        conn.execute(text("UPDATE meta SET value = '99' WHERE key = 'watches_version'"))
+    register.add_mark(_redrawn(PROTECTED), MarkMetadata(id="unseen"))
+    assert _alerts(register) == []
+    assert register.watches.replan() == 1 and register.watches.replan() == 0
+    register.add_mark(_redrawn(PROTECTED), MarkMetadata(id="seen"))
+    assert [a.mark_id for a in _alerts(register)] == ["seen"]
+    assert register.watches.run() == 1  # the one filed while the plan was stale

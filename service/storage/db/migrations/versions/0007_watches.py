@@ -43,7 +43,8 @@ def upgrade() -> None:
         sa.Column("mark_id", sa.Text),  # the register mark it was taken from, if any
         sa.Column("content_hash", sa.Text, nullable=False),
         sa.Column("model_version", sa.Text, nullable=False),
-        sa.Column("plan", sa.LargeBinary, nullable=False),  # the search plan (npz)
+        sa.Column("plan", sa.LargeBinary, nullable=False),  # the stored query (npz)
+        sa.Column("image", sa.LargeBinary, nullable=False),  # to plan again for a new model
     )
     op.create_index("watched_marks_watch", "watched_marks", ["watch_id"])
     op.create_table(
