@@ -44,6 +44,7 @@ _WORK_SIDE = 256  # analysis resolution (boxes are scaled back to the image's pi
 MAX_FIGURES = 3  # figure components (the only ones embedded, see service/marks/pipeline.py)
 MAX_LINES = 2  # lines of words read by OCR
 MIN_SHARE = 0.04  # a blob below this share of the ink is a speck or a detail, not an element
+MIN_WORDS_SHARE = 0.01  # ... unless it is a line of words (beside a solid tile, say)
 TILE_SOLIDITY = 0.9  # a container's area over its convex hull's
 TILE_FILL = 0.6  # ... and over its box (a disc: 0.79, a square: 1.0)
 INNER_SHARE = (0.02, 0.75)  # a figure inside a tile covers this share of the tile
@@ -112,11 +113,13 @@ def split_components(image: Image.Image) -> list[Component]:
             continue
         inside = content[sl] & (blobs[sl] == index)
         share = int(inside.sum())
-        if share < MIN_SHARE * total:
+        if share < MIN_WORDS_SHARE * total:
             continue
         box = _box_of(inside, offset=(sl[1].start, sl[0].start))
         if _looks_like_words(parts_labels[sl], inside):
-            words.append(box)
+            words.append(box)  # words are no speck, however much ink a solid figure has
+        elif share < MIN_SHARE * total:
+            continue
         else:  # a thin drawing counts by the room it takes, a solid one by its ink
             figures.append((max(share / total, box[2] * box[3] / ink_area), box))
             figure_ink[sl] |= inside

@@ -107,6 +107,11 @@ class AlertQuery:
 _WATCH_COLUMNS = "id, name, owner, nice_classes, vienna_codes, min_risk, min_score, created_at"
 
 
+def _storable_id(value: int) -> bool:
+    """Whether an id fits the databases' 64-bit integer (a larger one names no row)."""
+    return 1 <= value <= 2**63 - 1
+
+
 def _watch(row) -> Watch:  # type: ignore[no-untyped-def]
     return Watch(int(row[0]), str(row[1]), str(row[2]), json.loads(row[3]), json.loads(row[4]),
                  row[5], None if row[6] is None else float(row[6]), str(row[7]))
@@ -149,6 +154,8 @@ class WatchStore:
         return self.get(watch_id)
 
     def get(self, watch_id: int, owner: str | None = None) -> Watch:
+        if not _storable_id(watch_id):  # no row has it; the database cannot even be asked
+            raise WatchNotFound(f"watch not found: {watch_id}")
         with self.records.connection() as conn:
             row = conn.execute(text(f"SELECT {_WATCH_COLUMNS} FROM watches WHERE id = :id"),
                                {"id": watch_id}).first()
@@ -321,6 +328,8 @@ class WatchStore:
 
     def alert(self, alert_id: int, query: AlertQuery) -> Alert:
         """One alert the caller may see (``query``'s owner and visibility), else not found."""
+        if not _storable_id(alert_id):
+            raise WatchNotFound(f"alert not found: {alert_id}")
         found, _ = self.alerts(AlertQuery(owner=query.owner, alert_id=alert_id,
                                           include_unpublished=query.include_unpublished))
         if not found:

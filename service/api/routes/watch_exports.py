@@ -29,7 +29,7 @@ from service.reports.alert_export import (
 router = APIRouter(tags=["watch"])
 _ERRORS = {404: {"model": ErrorOut, "description": "No such watch (or not yours)."},
            422: {"model": ErrorOut, "description": "A status or risk no alert has."}}
-WatchId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The watch's id.")]
+WatchId = Annotated[int, Path(description="The watch's id (one that names none: 404).")]
 StatusFilter = Annotated[str | None, Query(description="Only alerts of this status: new, "
                                                        "seen or dismissed.")]
 RiskFilter = Annotated[str | None, Query(description="Only alerts of this risk: low, "

@@ -124,6 +124,13 @@ def test_bad_alert_queries(admin: TestClient) -> None:
     assert admin.get("/v1/alerts", params={"risk": "extreme"}).status_code == 422
     assert admin.patch("/v1/alerts/1", json={"status": "seen"}).status_code == 404
     assert admin.get("/v1/watches/abc").status_code == 422
+    for beyond in (2**63, 10**30, -1, 0):  # ids no database row can have read as missing
+        for method, path in (("get", "/v1/watches/{}"), ("delete", "/v1/watches/{}"),
+                             ("get", "/v1/watches/{}/alerts.csv")):
+            answer = getattr(admin, method)(path.format(beyond))
+            assert answer.status_code == 404 and answer.json()["code"] == "not_found"
+        answer = admin.patch(f"/v1/alerts/{beyond}", json={"status": "seen"})
+        assert answer.status_code == 404 and answer.json()["code"] == "not_found"
     assert _watch(admin, name="twice").status_code == 201
     again = _watch(admin, name="twice")
     assert again.status_code == 422 and "exists already" in again.json()["detail"]
