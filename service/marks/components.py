@@ -108,6 +108,8 @@ def split_components(image: Image.Image) -> list[Component]:
     ink_area = float(ink_box[2] * ink_box[3])
     figure_ink = np.zeros_like(content)
     words: list[tuple[int, int, int, int]] = []
+    sizes = ndimage.sum_labels(content, blobs, range(1, m + 1)) if m else np.zeros(0)
+    main = _slice_box(blob_slices[int(np.argmax(sizes))]) if m else None
     for index, sl in enumerate(blob_slices, start=1):
         if sl is None:
             continue
@@ -116,8 +118,12 @@ def split_components(image: Image.Image) -> list[Component]:
         if share < MIN_WORDS_SHARE * total:
             continue
         box = _box_of(inside, offset=(sl[1].start, sl[0].start))
-        if _looks_like_words(parts_labels[sl], inside):
-            words.append(box)  # words are no speck, however much ink a solid figure has
+        if _looks_like_words(parts_labels[sl], inside) or (
+                share < MIN_SHARE * total and main is not None and _iou(box, main) == 0
+                and _parts(parts_labels[sl], inside) >= 2):
+            # words are no speck, however much ink a solid figure has: a short word in a
+            # joined hand (two or three parts) set apart from the main drawing is one too
+            words.append(box)
         elif share < MIN_SHARE * total:
             continue
         else:  # a thin drawing counts by the room it takes, a solid one by its ink
@@ -268,6 +274,11 @@ def _looks_like_words(part_labels: np.ndarray, inside: np.ndarray) -> bool:
     if len(heights_arr) < 3:
         return False
     return float(np.std(heights_arr) / max(np.mean(heights_arr), 1)) < 0.45
+
+
+def _parts(part_labels: np.ndarray, inside: np.ndarray) -> int:
+    """How many separate pieces of ink make up a blob."""
+    return len(np.unique(part_labels[inside]))
 
 
 def _box_of(mask: np.ndarray, offset: tuple[int, int] = (0, 0)) -> tuple[int, int, int, int]:

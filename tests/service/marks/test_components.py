@@ -213,3 +213,41 @@ def test_an_antialiased_rounded_tile_gives_the_figure_box_not_the_tile() -> None
     x, y, w, h = parts[0].box
     assert abs(x - 50) <= 3 and abs(y - 45) <= 3 and abs(w - 60) <= 4 and abs(h - 70) <= 4
     assert parts[1].box[2] > 1.6 * w  # the tile is the frame, far larger than the figure
+
+
+def _tile_with_short_word(word: str, below: bool) -> Image.Image:
+    """An app-icon tile (a dark rounded square with a light figure) and a short word in
+    small letters beside or below it: the tile's ink dwarfs the word's (a few %)."""
+    tile = Image.new("RGB", (160, 160), "white")
+    draw = ImageDraw.Draw(tile)
+    draw.rounded_rectangle((5, 5, 155, 155), 30, fill="#242938")
+    draw.polygon([(50, 120), (80, 40), (110, 120)], fill="#eee")
+    canvas = Image.new("RGB", (160 + (0 if below else 90), 160 + (40 if below else 0)),
+                       "white")
+    canvas.paste(tile, (0, 0))
+    at = (50, 166) if below else (170, 66)
+    ImageDraw.Draw(canvas).text(at, word, font=_font(24), fill="#222")
+    return canvas
+
+
+@pytest.mark.parametrize("word, below", [("EEX", False), ("qbl", True), ("Ab", False)])
+def test_a_short_word_beside_a_solid_tile_is_a_verbal_element(word: str, below: bool) -> None:
+    """The identical device with a word added must be searchable by its figure: the word
+    is split off though it holds only a few % of the ink and as few as two letters."""
+    image = _tile_with_short_word(word, below)
+    parts = split_components(image)
+    assert [p.kind for p in parts] == ["figure", "words"]
+    x, y, w, h = parts[0].box
+    assert x <= 6 and y <= 6 and 148 <= w <= 152 and 148 <= h <= 152  # the whole tile
+    wx, wy, _, _ = parts[1].box
+    assert (wy > 155) if below else (wx > 160)
+
+
+def test_a_small_mark_beside_a_figure_inside_its_box_is_no_word() -> None:
+    """Two dots inside the figure's own box (a face's eyes drawn apart) stay the figure's."""
+    image = Image.new("RGB", (200, 200), "white")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((10, 10, 190, 190), outline="black", width=12)
+    draw.ellipse((60, 70, 72, 82), fill="black")
+    draw.ellipse((128, 70, 140, 82), fill="black")
+    assert all(p.kind != "words" for p in split_components(image))
