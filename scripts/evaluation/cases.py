@@ -13,11 +13,13 @@ from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
 
 from models.preprocess import background_colour, canonical_square, ink_map
 from scripts.training.augment import TRANSFORMS, Transform
 
 REFERENCE_SIDE = 160  # the evaluation set's rendering size, which the widths refer to
+SOLID_SHARE = 0.6  # an original whose ink covers this much of its square is a tile itself
 
 
 def _ink_alpha(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +96,9 @@ def _far_colour(rng: random.Random, *others: np.ndarray, distance: float = 90.0
 def tile_behind(image: Image.Image, rng: random.Random) -> Image.Image:
     """The figure on a filled rounded square or disc of a random colour, a bit larger
     than the figure, drawn in a colour that contrasts with the tile: the app-icon form
-    of a mark, where the ink map sees a filled shape with the figure cut out of it."""
+    of a mark, where the ink map sees a filled shape with the figure cut out of it. An
+    original that is a filled tile itself keeps its own colours on the new tile (in one
+    colour its figure would vanish into a plain square)."""
     square, ground = canonical_square(image)
     side = 128
     figure = np.asarray(Image.fromarray(square).resize((side, side),
@@ -120,6 +124,16 @@ def tile_behind(image: Image.Image, rng: random.Random) -> Image.Image:
     figure_alpha = np.zeros((canvas_side, canvas_side), np.float32)
     at = (canvas_side - side) // 2
     figure_alpha[at:at + side, at:at + side] = alpha
+    if alpha.mean() > SOLID_SHARE:
+        # the original is itself a tile (an app icon): painted in one colour it would
+        # be a plain square with its figure erased, so it is pasted as it is, the
+        # figure knocked out of it (holes in its ink) in its own ground colour
+        whole = np.maximum(alpha, ndimage.binary_fill_holes(alpha > 0.5))
+        figure_alpha[at:at + side, at:at + side] = whole
+        colours = np.broadcast_to(np.asarray(ink, np.float32), (canvas_side, canvas_side, 3)
+                                  ).copy()
+        colours[at:at + side, at:at + side] = figure
+        return _paint(figure_alpha, colours, base)
     return _paint(figure_alpha, ink, base)
 
 

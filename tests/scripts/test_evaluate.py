@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 from models.preprocess import ink_map
 from scripts.datasets.brand_sets import brand_hash_is_even
@@ -76,6 +77,20 @@ def test_evaluation_cases_keep_the_figure_and_change_it() -> None:
         assert tiled.getpixel((0, 0)) == (255, 255, 255)
         tile_ink = ink_map(np.asarray(tiled), np.array([255.0, 255.0, 255.0])) >= 40
         assert tile_ink.mean() > max(0.4, 2 * ink.mean())
+
+
+def test_a_tile_behind_an_app_icon_keeps_the_icons_figure() -> None:
+    """An original that is a filled tile itself (a dark square with a light figure): on
+    the new tile it keeps its own colours, so its figure is still drawn, not erased."""
+    icon = Image.new("RGB", (160, 160), "white")
+    draw = ImageDraw.Draw(icon)
+    draw.rectangle((10, 10, 150, 150), fill=(30, 30, 40))
+    draw.ellipse((55, 55, 105, 105), fill=(250, 250, 250))
+    for seed in range(4):
+        tiled = np.asarray(CASES["tile_behind"](icon, random.Random(seed)), np.float32)
+        centre = tiled[tiled.shape[0] // 2, tiled.shape[1] // 2]
+        dark = tiled[tiled.shape[0] // 2, tiled.shape[1] // 2 - 45]  # inside the square
+        assert centre.min() > 230 and dark.max() < 60  # the light disc on its dark square
 
 
 def test_model_card_section_replaced(tmp_path: Path) -> None:
