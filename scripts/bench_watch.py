@@ -6,8 +6,8 @@ whether the watched marks' index finds every alert a brute-force check finds.
 
 1. A register of ``--register`` marks, grown (scripts/benchmarks/synthetic_register.py)
    from ``--base`` synthetic marks ingested through the whole pipeline.
-2. ``--watches`` watches of 1-3 synthetic marks each, made with ``Watches.add`` (each
-   watched mark planned as a default search with it would send).
+2. ``--watches`` watches of 1-3 synthetic marks each, made with ``Watches.add_many``
+   (each watched mark planned as a default search with it would send, in batches).
 3. ``--filings`` new filings ingested with ``Register.ingest_folder`` (2 workers): the
    first ``--copies`` are copies of watched marks under mild transformations
    (scripts/evaluation/cases.py), the rest new synthetic marks. The watch check's time is
@@ -47,6 +47,7 @@ from service.watch.checker import Filing, passes_filters, watch_threshold
 from service.watch.store import AlertQuery
 from service.watch.watches import WatchSpec, filing_of_record
 
+WATCHES_A_CALL = 250  # watches made by one Watches.add_many call
 COPY_TRANSFORMS = ("rescale_move", "recolour", "thicker", "low_quality_scan", "added_words")
 
 
@@ -81,15 +82,18 @@ def make_watches(register: Register, watches: int, fonts: tuple[str, ...], rng: 
                  ) -> tuple[list[bytes], float]:
     """``watches`` watches of 1-3 marks; returns every watched image and seconds a mark."""
     images: list[bytes] = []
-    started = time.perf_counter()
+    specs: list[WatchSpec] = []
     for w in range(watches):
         own = [synthetic_png(f"watched-{w}-{m}", fonts) for m in range(rng.randint(1, 3))]
         images += own
-        register.watches.add(WatchSpec(f"watch-{w}", f"owner-{w % 50}",
-                                       [(f"w{w}-{m}.png", data) for m, data in enumerate(own)],
-                                       min_risk=rng.choice(["low", "medium", "high"])))
-        if w % 500 == 499:
-            print(f"  {w + 1} watches", flush=True)
+        specs.append(WatchSpec(f"watch-{w}", f"owner-{w % 50}",
+                               [(f"w{w}-{m}.png", data) for m, data in enumerate(own)],
+                               min_risk=rng.choice(["low", "medium", "high"])))
+    started = time.perf_counter()
+    for start in range(0, len(specs), WATCHES_A_CALL):  # a bulk import, as an operator's
+        register.watches.add_many(specs[start:start + WATCHES_A_CALL])
+        print(f"  {min(start + WATCHES_A_CALL, len(specs)):,} watches, "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
     return images, (time.perf_counter() - started) / max(1, len(images))
 
 
@@ -233,8 +237,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def markdown(r: dict[str, Any]) -> str:
+    m = r["machine"]
     return "\n".join([
-        f"Watch benchmark, {r['date']}, {r['machine']}",
+        f"Watch benchmark, {r['date']}, on {m['cpu']}, {m['cores']} cores, "
+        f"{m['memory_gb']} GB RAM, GPU: {m['gpu']} (torch {m['torch']}, faiss {m['faiss']}).",
         "",
         "| measure | value |",
         "|---|---|",

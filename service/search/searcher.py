@@ -156,24 +156,44 @@ class Searcher:
         """What a default search with this image (or with the register's mark ``mark_id``,
         its image in ``data``) sends, kept for a watch (service/watch/): its rows, and each
         row's crowding penalty against the register as it is now."""
+        return self.stored_queries([(data, mark_id)])[0]
+
+    def stored_queries(self, images: Sequence[tuple[bytes, str | None]]) -> list[StoredQuery]:
+        """``stored_query`` for many images at once: one network pass and one index search
+        a batch, which is what planning thousands of watched marks (a re-index to a new
+        model, a bulk import) needs."""
+        planned: list[StoredQuery] = []
+        for chunk in batched(list(images), self.settings.batch_size):
+            planned += self._stored_batch(chunk)
+        return planned
+
+    def _stored_batch(self, images: Sequence[tuple[bytes, str | None]]) -> list[StoredQuery]:
         options = SearchOptions(include_unpublished=True)
-        spec = self.spec if mark_id is None else self.marks.stored_spec(data)
-        query = query_inputs(data, spec, None, False, self._query_reader(options))
-        if mark_id is not None:  # its words were read at ingest
-            query = replace(query, text=self.marks.get(mark_id).text or "")
-        matrix, ((lo, meta),) = self._query_rows([query])
-        whole = [view.part is None for view in query.views]
-        penalties = [0.0] * len(meta)
+        queries = []
+        for data, mark_id in images:
+            spec = self.spec if mark_id is None else self.marks.stored_spec(data)
+            query = query_inputs(data, spec, None, False, self._query_reader(options))
+            if mark_id is not None:  # its words were read at ingest
+                query = replace(query, text=self.marks.get(mark_id).text or "")
+            queries.append(query)
+        matrix, plans = self._query_rows(queries)
         store = self.index.store
+        hits, records = None, {}
         if len(store) > 0:
             hits = store.search(matrix, CROWDING_DEPTH)
             records = self.marks.records.get_by_vector_ids(
                 [int(i) for i in np.unique(hits.ids) if i >= 0])
-            penalties = row_evidences(hits, lo, meta, whole, records).penalties
-        colours = [query.colour if view.colour is None else view.colour
-                   for view in query.views]
-        return StoredQuery.of(matrix, meta, penalties, whole, colours, self.embedder.layout,
-                            normalise_text(query.text))
+        planned = []
+        for query, (lo, meta) in zip(queries, plans, strict=True):
+            whole = [view.part is None for view in query.views]
+            penalties = [0.0] * len(meta) if hits is None else \
+                row_evidences(hits, lo, meta, whole, records).penalties
+            colours = [query.colour if view.colour is None else view.colour
+                       for view in query.views]
+            planned.append(StoredQuery.of(matrix[lo:lo + len(meta)], meta, penalties, whole,
+                                          colours, self.embedder.layout,
+                                          normalise_text(query.text)))
+        return planned
 
     # -- one way down -----------------------------------------------------------------------
     def search_prepared(self, queries: Sequence[PreparedQuery], k: int | None = None,

@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from index.base import VectorNotFound
-from service.marks.filters import QueryError, parse_filters
+from service.marks.filters import QueryError, SearchFilters, parse_filters
 from service.marks.images import content_hash
 from service.marks.metadata import MarkMetadata
 from service.marks.pipeline import PreparedImage
@@ -83,6 +83,31 @@ class Watches:
     # -- watches --------------------------------------------------------------------------
     def add(self, spec: WatchSpec, include_unpublished: bool = True) -> Watch:
         """A new watch; each image is planned as a default search would send it."""
+        return self.add_many([spec], include_unpublished)[0]
+
+    def add_many(self, specs: Sequence[WatchSpec], include_unpublished: bool = True
+                 ) -> list[Watch]:
+        """New watches, their images planned in batches (one network pass and one index
+        search a batch: a bulk import of thousands of watches). Every spec is checked
+        before any is planned; a name taken already stops the import at that watch, the
+        ones before it made."""
+        checked = [self._checked(spec, include_unpublished) for spec in specs]
+        images = [(data, mark_id) for _, _, marks in checked for _, mark_id, _, data in marks]
+        plans = iter(self.searcher.stored_queries(images))
+        version = self.searcher.embedder.version
+        made = []
+        for spec, filters, marks in checked:
+            planned = [(label, mark_id, digest, version, next(plans), data)
+                       for label, mark_id, digest, data in marks]
+            made.append(self.store.create(spec.name.strip(), spec.owner, planned,
+                                          filters.nice_classes, filters.vienna_codes,
+                                          spec.min_risk, spec.min_score))
+        return made
+
+    def _checked(self, spec: WatchSpec, include_unpublished: bool
+                 ) -> tuple[WatchSpec, SearchFilters, list[tuple[str, str | None, str, bytes]]]:
+        """The spec's filters and its marks (label, register id, content hash, image), or
+        a WatchError saying what is wrong with it."""
         name = spec.name.strip()
         if not name or len(name) > 200:
             raise WatchError("a watch needs a name of 1 to 200 characters")
@@ -99,21 +124,16 @@ class Watches:
                                     vienna_codes=list(spec.vienna_codes))
         except QueryError as exc:
             raise WatchError(str(exc).replace("invalid filter", "invalid watch", 1)) from exc
-        version = self.searcher.embedder.version
-        planned = []
+        marks: list[tuple[str, str | None, str, bytes]] = []
         for mark_id in dict.fromkeys(spec.mark_ids):
             try:
                 record = self.marks.get(mark_id, include_unpublished)
             except MarkNotFound as exc:
                 raise WatchError(f"no mark with id {mark_id!r} in the register") from exc
             data = self.marks.images.read(record.image_key, record.media_type)
-            planned.append((mark_id, mark_id, record.content_hash, version,
-                            self.searcher.stored_query(data, mark_id), data))
-        for label, data in spec.images:
-            planned.append((label, None, content_hash(data), version,
-                            self.searcher.stored_query(data), data))
-        return self.store.create(name, spec.owner, planned, filters.nice_classes,
-                                 filters.vienna_codes, spec.min_risk, spec.min_score)
+            marks.append((mark_id, mark_id, record.content_hash, data))
+        marks += [(label, None, content_hash(data), data) for label, data in spec.images]
+        return spec, filters, marks
 
     def list(self, owner: str | None = None) -> list[Watch]:
         return self.store.list(owner)
@@ -132,10 +152,14 @@ class Watches:
         new model: until then they raise no alerts); returns how many."""
         version = self.searcher.embedder.version
         stale = self.store.stale(version)
-        for done, (watched_mark_id, image) in enumerate(stale, 1):
-            self.store.replace_plan(watched_mark_id, version, self.searcher.stored_query(image))
+        step = self.searcher.settings.batch_size
+        for start in range(0, len(stale), step):
+            chunk = stale[start:start + step]
+            plans = self.searcher.stored_queries([(image, None) for _, image in chunk])
+            for (watched_mark_id, _), plan in zip(chunk, plans, strict=True):
+                self.store.replace_plan(watched_mark_id, version, plan)
             if on_progress is not None:
-                on_progress(done, len(stale))
+                on_progress(start + len(chunk), len(stale))
         return len(stale)
 
     # -- checking a period again -----------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -199,3 +200,32 @@ def test_marks_planned_by_another_model_are_planned_again(register: Register) ->
     register.add_mark(_redrawn(PROTECTED), MarkMetadata(id="seen"))
     assert [a.mark_id for a in _alerts(register)] == ["seen"]
     assert register.watches.run() == 1  # the one filed while the plan was stale
+
+
+def test_watches_made_in_bulk_are_planned_as_one_by_one(register: Register) -> None:
+    """add_many plans every image in one batch; the plans (rows and crowding penalties)
+    and so the alerts are those of watches made one at a time."""
+    _with_others(register)
+    one = register.watches.add(WatchSpec("one", "cli", [("a.png", _png(PROTECTED))]))
+    bulk = register.watches.add_many([
+        WatchSpec("bulk-a", "cli", [("a.png", _png(PROTECTED))]),
+        WatchSpec("bulk-b", "cli", [("b.png", _png(41)), ("c.png", _png(42))],
+                  mark_ids=["other-20"]),
+    ])
+    assert [w.name for w in bulk] == ["bulk-a", "bulk-b"]
+    assert [m.label for m in bulk[1].marks] == ["other-20", "b.png", "c.png"]
+    plans = {watch.id: query for watch, _, query in register.watches.store.plans()}
+    mine, theirs = plans[one.id], plans[bulk[0].id]
+    assert np.allclose(mine.rows, theirs.rows, atol=1e-5)
+    assert np.allclose(mine.penalties, theirs.penalties, atol=1e-5)
+    register.add_mark(_redrawn(PROTECTED), MarkMetadata(id="copycat"))
+    by_watch = {a.watch_id: a.score for a in _alerts(register)}
+    assert by_watch[one.id] == pytest.approx(by_watch[bulk[0].id], abs=1e-5)
+
+
+def test_a_bad_spec_in_a_bulk_import_makes_no_watch(register: Register) -> None:
+    with pytest.raises(WatchError, match="min risk"):
+        register.watches.add_many([WatchSpec("good", "cli", [("a.png", _png(1))]),
+                                   WatchSpec("bad", "cli", [("b.png", _png(2))],
+                                             min_risk="severe")])
+    assert register.watches.list() == []
