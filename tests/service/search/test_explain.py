@@ -83,8 +83,9 @@ def _heat_by_side(x: Explanation) -> tuple[float, float]:
 
 def test_query_heat_lies_on_the_part_shared_with_the_result(embedder: Embedder) -> None:
     # Occlusion is a statistical explanation: on a few pairs (mark A tiny next to a big
-    # mark, or a weak match) the map can land elsewhere, so judge a handful together.
-    pairs = [(100 + k, 500 + k) for k in range(8)]
+    # mark, or a weak match) the map can land elsewhere, so judge many together (on 8
+    # pairs one network had A ahead 2.6 x, the next 1.5 x; on these 24, 3.2 x and 3.5 x).
+    pairs = [(100 + k, 500 + k) for k in range(24)]
     wins, a_total, b_total = 0, 0.0, 0.0
     for seed_a, seed_b in pairs:
         x = explain(embedder, _composite(seed_a, seed_b), make_mark(seed_a, colour=A_INK))
@@ -92,7 +93,7 @@ def test_query_heat_lies_on_the_part_shared_with_the_result(embedder: Embedder) 
         wins += a_side > b_side
         a_total += a_side
         b_total += b_side
-    assert wins >= 5, f"heat favoured mark A in only {wins} of {len(pairs)} pairs"
+    assert wins >= 16, f"heat favoured mark A in only {wins} of {len(pairs)} pairs"
     assert a_total > 2 * b_total
 
 
