@@ -271,9 +271,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--filings", type=int, default=5_000)
     p.add_argument("--copies", type=int, default=500)
     p.add_argument("--levels", default="medium,high",
-                   help="the watches' levels, drawn at random (low alerts from score 0.5: on "
-                        "synthetic marks, all drawn by one generator, a third of the watches "
-                        "at low raised about 440 alerts a filing)")
+                   help="the watches' levels, drawn at random (on synthetic marks, all drawn "
+                        "by one generator, 3,352 watches at low raised 353 alerts a filing, "
+                        "3,325 at medium 83, 3,323 at high 2.7)")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     args = p.parse_args(argv)
     if args.quick:
