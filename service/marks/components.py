@@ -108,8 +108,9 @@ def split_components(image: Image.Image) -> list[Component]:
     ink_area = float(ink_box[2] * ink_box[3])
     figure_ink = np.zeros_like(content)
     words: list[tuple[int, int, int, int]] = []
-    sizes = ndimage.sum_labels(content, blobs, range(1, m + 1)) if m else np.zeros(0)
-    main = _slice_box(blob_slices[int(np.argmax(sizes))]) if m else None
+    # the main drawing: the blob with the most ink (content has ink, so there is one)
+    main = _slice_box(blob_slices[int(np.argmax(ndimage.sum_labels(content, blobs,
+                                                                   range(1, m + 1))))])
     for index, sl in enumerate(blob_slices, start=1):
         if sl is None:
             continue
@@ -118,15 +119,13 @@ def split_components(image: Image.Image) -> list[Component]:
         if share < MIN_WORDS_SHARE * total:
             continue
         box = _box_of(inside, offset=(sl[1].start, sl[0].start))
+        small = share < MIN_SHARE * total
         if _looks_like_words(parts_labels[sl], inside) or (
-                share < MIN_SHARE * total and main is not None and _iou(box, main) == 0
-                and _parts(parts_labels[sl], inside) >= 2):
+                small and _iou(box, main) == 0 and _parts(parts_labels[sl], inside) >= 2):
             # words are no speck, however much ink a solid figure has: a short word in a
             # joined hand (two or three parts) set apart from the main drawing is one too
             words.append(box)
-        elif share < MIN_SHARE * total:
-            continue
-        else:  # a thin drawing counts by the room it takes, a solid one by its ink
+        elif not small:  # a thin drawing counts by the room it takes, a solid one by its ink
             figures.append((max(share / total, box[2] * box[3] / ink_area), box))
             figure_ink[sl] |= inside
     figures.sort(key=lambda f: -f[0])

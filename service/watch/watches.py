@@ -92,11 +92,11 @@ class Watches:
         before any is planned; a name taken already stops the import at that watch, the
         ones before it made."""
         checked = [self._checked(spec, include_unpublished) for spec in specs]
-        images = [(data, mark_id) for _, _, marks in checked for _, mark_id, _, data in marks]
+        images = [(data, mark_id) for _, marks in checked for _, mark_id, _, data in marks]
         plans = iter(self.searcher.stored_queries(images))
         version = self.searcher.embedder.version
         made = []
-        for spec, filters, marks in checked:
+        for spec, (filters, marks) in zip(specs, checked, strict=True):
             planned = [(label, mark_id, digest, version, next(plans), data)
                        for label, mark_id, digest, data in marks]
             made.append(self.store.create(spec.name.strip(), spec.owner, planned,
@@ -105,7 +105,7 @@ class Watches:
         return made
 
     def _checked(self, spec: WatchSpec, include_unpublished: bool
-                 ) -> tuple[WatchSpec, SearchFilters, list[tuple[str, str | None, str, bytes]]]:
+                 ) -> tuple[SearchFilters, list[tuple[str, str | None, str, bytes]]]:
         """The spec's filters and its marks (label, register id, content hash, image), or
         a WatchError saying what is wrong with it."""
         name = spec.name.strip()
@@ -133,7 +133,7 @@ class Watches:
             data = self.marks.images.read(record.image_key, record.media_type)
             marks.append((mark_id, mark_id, record.content_hash, data))
         marks += [(label, None, content_hash(data), data) for label, data in spec.images]
-        return spec, filters, marks
+        return filters, marks
 
     def list(self, owner: str | None = None) -> list[Watch]:
         return self.store.list(owner)
