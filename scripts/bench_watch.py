@@ -38,12 +38,20 @@ from scripts.benchmarks.results import write_results
 from scripts.datasets.synthetic import find_system_fonts, make_synthetic_image
 from scripts.evaluation.cases import all_transformations
 from service.marks.colour import SearchMode
+from service.marks.phonetic import sound_of
+from service.marks.words import normalise_text
 from service.register import Register
-from service.search.ranking import COMPONENT_MARGIN, MIN_WORDS_SIMILARITY, final_score
-from service.search.text_match import text_similarity
+from service.search.ranking import (
+    COMPONENT_MARGIN,
+    MIN_WORDS_SIMILARITY,
+    final_score,
+    shape_score,
+    with_colour,
+)
+from service.search.text_match import bigrams, spelling_units, text_similarity
 from service.settings import Settings
 from service.storage.layout import INDEX_FILE
-from service.watch.checker import Filing, passes_filters, watch_threshold
+from service.watch.checker import Filing, passes_filters
 from service.watch.store import AlertQuery
 from service.watch.watches import WatchSpec, filing_of_record
 
@@ -57,6 +65,30 @@ def synthetic_png(seed: str, fonts: tuple[str, ...], size: int = 160) -> bytes:
     buffer = io.BytesIO()
     make_synthetic_image(seed, size, fonts).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+class MarkImages:
+    """Where the watched marks and the new filings come from: synthetic marks (the
+    default: one generator, so they look more alike than a register's marks do), or the
+    images of a folder (``--images``, e.g. the non-brand icons ``make fetch-data`` writes),
+    each used once, in a shuffled order."""
+
+    def __init__(self, fonts: tuple[str, ...], folder: Path | None, rng: random.Random) -> None:
+        self.fonts = fonts
+        self.files: list[Path] = []
+        if folder is not None:
+            self.files = sorted(p for p in folder.rglob("*")
+                                if p.suffix.lower() in {".png", ".jpg", ".jpeg"})
+            rng.shuffle(self.files)
+        self.used = 0
+
+    def next(self, seed: str) -> bytes:
+        if not self.files:
+            return synthetic_png(seed, self.fonts)
+        if self.used >= len(self.files):
+            raise ValueError(f"--images holds {len(self.files):,} images; more are needed")
+        self.used += 1
+        return self.files[self.used - 1].read_bytes()
 
 
 def grown_register(out: Path, base_marks: int, size: int, fonts: tuple[str, ...]) -> Path:
@@ -78,13 +110,13 @@ def grown_register(out: Path, base_marks: int, size: int, fonts: tuple[str, ...]
     return target
 
 
-def make_watches(register: Register, watches: int, fonts: tuple[str, ...], rng: random.Random,
+def make_watches(register: Register, watches: int, source: MarkImages, rng: random.Random,
                  levels: tuple[str, ...] = ("medium", "high")) -> tuple[list[bytes], float]:
     """``watches`` watches of 1-3 marks; returns every watched image and seconds a mark."""
     images: list[bytes] = []
     specs: list[WatchSpec] = []
     for w in range(watches):
-        own = [synthetic_png(f"watched-{w}-{m}", fonts) for m in range(rng.randint(1, 3))]
+        own = [source.next(f"watched-{w}-{m}") for m in range(rng.randint(1, 3))]
         images += own
         specs.append(WatchSpec(f"watch-{w}", f"owner-{w % 50}",
                                [(f"w{w}-{m}.png", data) for m, data in enumerate(own)],
@@ -98,7 +130,7 @@ def make_watches(register: Register, watches: int, fonts: tuple[str, ...], rng: 
 
 
 def write_filings(folder: Path, filings: int, copies: int, watched: list[bytes],
-                  fonts: tuple[str, ...], rng: random.Random) -> None:
+                  source: MarkImages, rng: random.Random) -> None:
     import io
 
     from PIL import Image
@@ -108,22 +140,37 @@ def write_filings(folder: Path, filings: int, copies: int, watched: list[bytes],
     transforms = all_transformations()
     for n in range(filings):
         if n < copies:
-            source = Image.open(io.BytesIO(rng.choice(watched))).convert("RGB")
+            original = Image.open(io.BytesIO(rng.choice(watched))).convert("RGB")
             name = COPY_TRANSFORMS[n % len(COPY_TRANSFORMS)]
-            transforms[name](source, random.Random(n)).convert("RGB").save(
+            transforms[name](original, random.Random(n)).convert("RGB").save(
                 folder / f"copy-{n}.png")
         else:
-            (folder / f"filing-{n}.png").write_bytes(synthetic_png(f"filing-{n}", fonts))
+            (folder / f"filing-{n}.png").write_bytes(source.next(f"filing-{n}"))
 
 
-def brute_force(register: Register, filings: list[Filing]) -> set[tuple[int, str]]:
-    """(watch id, mark id) of every alert, scoring each filing against every watched mark
-    with a product with every row (no index)."""
+def _word_terms(text: str) -> set[str]:
+    """Every bigram of a text's spelling units and its sound terms: two texts without a
+    term in common have text similarity 0 (Dice needs a shared bigram, the sound a
+    shared syllable or key), so the brute force compares only texts that share one."""
+    whole, words = spelling_units(text)
+    terms = {g for unit in [whole, *words] for g in bigrams(unit)}
+    sound = sound_of(text)
+    terms |= {f"py:{s}" for s in sound.syllables} | {f"mp:{k}" for k in sound.keys}
+    return terms | ({f"mpj:{''.join(sound.keys)}"} if sound.keys else set())
+
+
+def brute_force(register: Register, filings: list[Filing], chunk: int = 64
+                ) -> set[tuple[int, str]]:
+    """(watch id, mark id) of every alert: each filing's evidence under every watched
+    row (a product with every row, no index), every pair of texts that share a term
+    compared, and every pair that may reach its watch's level scored the ranking's own
+    way (``StoredQuery.evidence``)."""
     checker = register.watches.checker
     entries, index = checker.index()
     risk = register.risk
     layout = register.embedder.layout
     queries = index.queries
+    thresholds = checker.thresholds(risk)
     rows = np.concatenate([q.rows for q in queries]).astype(np.float32)
     owner = np.concatenate([[n] * len(q.rows) for n, q in enumerate(queries)])
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
@@ -134,34 +181,41 @@ def brute_force(register: Register, filings: list[Filing]) -> set[tuple[int, str
     offset = np.concatenate([
         [layout.signals[s].weight * layout.signals[s].centre / (1 - layout.signals[s].centre)
          for s in q.signals] + q.turn_penalties + q.penalties for q in queries]).astype(np.float32)
-    thresholds = np.array([watch_threshold(w, risk) for w, _ in entries], np.float32)
-    texts = [(n, q.text) for n, q in enumerate(queries) if q.text]
+    texts = {n: (q.text, _word_terms(q.text)) for n, q in enumerate(queries) if q.text}
     found: set[tuple[int, str]] = set()
-    for filing in filings:
-        on_component = np.arange(len(filing.vectors)) > 0
-        evidence = (rows @ filing.vectors.T) * scale[:, None] - offset[:, None]
-        evidence -= np.where(on_component, COMPONENT_MARGIN, 0.0)[None, :]
-        best = np.clip(np.maximum.reduceat(evidence.max(axis=1), starts), 0.0, 1.0)
-        words = {}
-        if filing.text:
-            from service.marks.words import normalise_text
-
-            mine = normalise_text(filing.text)
-            words = {n: s for n, text in texts
-                     if (s := text_similarity(text, mine)) >= MIN_WORDS_SIMILARITY}
-        reach = set(np.flatnonzero(best >= thresholds - 0.15).tolist()) | set(words)
-        for n in reach:
-            watch, mark = entries[n]
-            if not index.alive[n] or mark.mark_id == filing.mark_id \
-                    or not passes_filters(watch, filing):
-                continue
-            block = queries[n].evidence(filing.vectors, on_component, layout, COMPONENT_MARGIN)
-            _, view, _ = queries[n].best(block)
-            colour = None if filing.colour is None else float(
-                filing.colour @ queries[n].colours[view])
-            score = final_score(float(best[n]), colour, words.get(n), SearchMode.composite)
-            if score >= thresholds[n]:
-                found.add((watch.id, filing.mark_id))
+    for lo in range(0, len(filings), chunk):
+        group = filings[lo:lo + chunk]
+        products = rows @ np.concatenate([f.vectors for f in group]).astype(np.float32).T
+        column = 0
+        for filing in group:
+            count = len(filing.vectors)
+            on_component = np.arange(count) > 0
+            evidence = products[:, column:column + count] * scale[:, None] - offset[:, None]
+            column += count
+            evidence -= np.where(on_component, COMPONENT_MARGIN, 0.0)[None, :]
+            best = np.clip(np.maximum.reduceat(evidence.max(axis=1), starts) + 1e-4, 0, 1)
+            bound = best if filing.colour is None else with_colour(best, 1.0,
+                                                                   SearchMode.composite)
+            words: dict[int, float] = {}
+            mine = normalise_text(filing.text or "")
+            if mine:
+                terms = _word_terms(mine)
+                words = {n: s for n, (text, own) in texts.items() if not own.isdisjoint(terms)
+                         and (s := text_similarity(text, mine)) >= MIN_WORDS_SIMILARITY}
+            for n in set(np.flatnonzero(bound >= thresholds).tolist()) | set(words):
+                watch, mark = entries[n]
+                if not index.alive[n] or mark.mark_id == filing.mark_id \
+                        or not passes_filters(watch, filing):
+                    continue
+                block = queries[n].evidence(filing.vectors, on_component, layout,
+                                            COMPONENT_MARGIN)
+                value, view, _ = queries[n].best(block)
+                colour = None if filing.colour is None else float(
+                    filing.colour @ queries[n].colours[view])
+                score = final_score(shape_score(value), colour, words.get(n),
+                                    SearchMode.composite)
+                if score >= thresholds[n]:
+                    found.add((watch.id, filing.mark_id))
     return found
 
 
@@ -176,10 +230,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(data_dir=target, workers=2)
     with Register(settings) as register:
         print(f"{args.watches:,} watches", flush=True)
-        watched, per_watched_s = make_watches(register, args.watches, fonts, rng,
+        source = MarkImages(fonts, args.images, rng)
+        watched, per_watched_s = make_watches(register, args.watches, source, rng,
                                               tuple(args.levels.split(",")))
         folder = args.out / "filings"
-        write_filings(folder, args.filings, args.copies, watched, fonts, rng)
+        write_filings(folder, args.filings, args.copies, watched, source, rng)
         checker = register.watches.checker
         spent = {"check_s": 0.0, "index_s": 0.0}
         index_started = time.perf_counter()
@@ -223,6 +278,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "date": time.strftime("%Y-%m-%d"), "machine": machine.describe(),
         "register_marks": args.register, "base_marks": args.base, "grow_s": round(grow_s, 1),
         "watches": args.watches, "watched_marks": len(watched), "levels": args.levels,
+        "marks_from": str(args.images) if args.images else "synthetic",
         "watched_rows": index.rows, "index_kind": type(index.signals[1].index).__name__,
         "watch_add_ms_a_mark": round(per_watched_s * 1000, 1),
         "index_build_s": round(spent["index_s"], 2),
@@ -254,7 +310,9 @@ def markdown(r: dict[str, Any]) -> str:
         f"| ingest without the check, a mark | {r['ingest_ms_a_mark_without_check']} ms |",
         f"| watch check, a filing | {r['check_ms_a_filing']} ms "
         f"({100 * r['check_share']:.1f} % of the ingest's cost; target < 20 %) |",
-        f"| alerts written (copies alerted) | {r['alerts']:,} ({r['copies_alerted']:,}) |",
+        f"| watched marks and filings drawn from | {r['marks_from']} |",
+        f"| alerts written (copies alerted) | {r['alerts']:,} ({r['copies_alerted']:,}); "
+        f"{r['alerts'] / max(1, r['filings']):.1f} a filing |",
         f"| brute-force alerts | {r['brute_force_alerts']:,} ({r['brute_force_s']} s) |",
         f"| missed by the index / extra | {r['missed_by_index']} / {r['extra_in_index']} "
         f"({'identical sets' if r['identical'] else 'sets differ'}) |",
@@ -274,11 +332,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                    help="the watches' levels, drawn at random (on synthetic marks, all drawn "
                         "by one generator, 3,352 watches at low raised 353 alerts a filing, "
                         "3,325 at medium 83, 3,323 at high 2.7)")
+    p.add_argument("--images", type=Path, default=None,
+                   help="a folder of images to draw the watched marks and the filings from "
+                        "(each once) instead of synthetic marks, e.g. var/training-data/icons")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     args = p.parse_args(argv)
     if args.quick:
         args.register, args.base, args.watches, args.filings, args.copies = 600, 60, 40, 60, 12
-    result = run(args)
+    try:
+        result = run(args)
+    except ValueError as error:
+        p.error(str(error))
     write_results(args.out, "results", result, markdown(result))
     return result
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.signals import Signal, VectorLayout
+from models.signals import VectorLayout
 from service.search.ranking import QueryRow
 
 
@@ -50,20 +50,18 @@ class StoredQuery:
             text=text,
         )
 
-    def row_signals(self, layout: VectorLayout) -> list[Signal]:
-        return [layout.signals[int(i)] for i in self.signals]
-
     def evidence(self, vectors: np.ndarray, on_component: np.ndarray, layout: VectorLayout,
                  margin: float) -> np.ndarray:
         """(R, N) evidence of each row on each of a mark's stored vectors (whole first,
         then figures, which ``on_component`` marks and which have ``margin`` less), by the
         ranking's rules (service/search/ranking.py ``row_evidence`` less the crowding
         penalty): what a search with this query gives that mark, row by row."""
-        signals = self.row_signals(layout)
         raw = self.rows @ np.asarray(vectors, np.float32).T
         out = np.empty_like(raw)
-        for r, signal in enumerate(signals):
-            out[r] = signal.evidence(raw[r]) - self.turn_penalties[r] - self.penalties[r]
+        for i, signal in enumerate(layout.signals):  # one signal's rows at a time
+            mine = self.signals == i
+            out[mine] = (signal.evidence(raw[mine]) - self.turn_penalties[mine, None]
+                         - self.penalties[mine, None])
         return out - np.where(on_component, margin, 0.0)[None, :]
 
     def best(self, evidence: np.ndarray) -> tuple[float, int, int]:

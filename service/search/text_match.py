@@ -20,7 +20,8 @@ MIN_WORD = 2  # shorter tokens (single letters) carry too little to compare alon
 PHONETIC_WEIGHT = 0.9  # spoken alike, written apart
 
 
-def _bigrams(word: str) -> list[str]:
+def bigrams(word: str) -> list[str]:
+    """A word's character bigrams, in order (a one-letter word is its own)."""
     return [word[i : i + 2] for i in range(len(word) - 1)] if len(word) > 1 else [word]
 
 
@@ -30,7 +31,7 @@ def dice(a: str, b: str) -> float:
         return 0.0
     if a == b:
         return 1.0
-    ga, gb = _bigrams(a), _bigrams(b)
+    ga, gb = bigrams(a), bigrams(b)
     remaining = list(gb)
     shared = 0
     for gram in ga:
@@ -55,10 +56,16 @@ def spelling_similarity(query: str, mark: str) -> float:
     """0..1: how alike the letters are (the whole strings', or the best pair of words')."""
     if not query or not mark:
         return 0.0
-    whole = dice(query.replace(" ", ""), mark.replace(" ", ""))
-    q_words = [w for w in query.split() if len(w) >= MIN_WORD + 1]
-    m_words = [w for w in mark.split() if len(w) >= MIN_WORD + 1]
+    q_whole, q_words = spelling_units(query)
+    m_whole, m_words = spelling_units(mark)
+    whole = dice(q_whole, m_whole)
     return max(whole, max((dice(q, m) for q in q_words for m in m_words), default=0.0))
+
+
+def spelling_units(text: str) -> tuple[str, list[str]]:
+    """What spelling compares: the whole text without spaces, and its words long enough
+    to count alone."""
+    return text.replace(" ", ""), [w for w in text.split() if len(w) >= MIN_WORD + 1]
 
 
 def sound_similarity(a: Sound, b: Sound) -> float:

@@ -10,7 +10,6 @@ alert when it reaches the watch's level and passes the watch's classes and codes
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -19,13 +18,14 @@ import numpy as np
 from models.signals import VectorLayout
 from service.marks.colour import SearchMode
 from service.marks.filters import vienna_matches
-from service.marks.words import indexed_words, lookup_terms, normalise_text, trigram_terms
+from service.marks.words import normalise_text
 from service.search.ranking import (
     COLOUR_WEIGHT,
     COMPONENT_MARGIN,
     MIN_WORDS_SIMILARITY,
     final_score,
     shape_score,
+    with_colour,
 )
 from service.search.risk import RiskLevel, RiskThresholds
 from service.search.stored_query import StoredQuery
@@ -37,6 +37,8 @@ from service.watch.watched_index import WatchedIndex
 LOW_RISK_FLOOR = 0.5
 #: the watch level when none is given
 DEFAULT_MIN_RISK = RiskLevel.medium
+#: scores this close to a watch's level are computed again the ranking's own way
+EXACT_NEAR = 1e-5
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ class WatchChecker:
         self._index = WatchedIndex(layout)
         self._entries: list[tuple[Watch, WatchedMark]] = []
         self._numbers: dict[int, int] = {}  # watched mark id -> number in the index
-        self._words: dict[str, set[int]] = defaultdict(set)  # lookup term -> numbers
+        self._thresholds: tuple[str | None, RiskThresholds, np.ndarray] | None = None
 
     def index(self) -> tuple[list[tuple[Watch, WatchedMark]], WatchedIndex]:
         """The watched marks and their index, brought up to date with the table. Marks
@@ -115,8 +117,6 @@ class WatchChecker:
             number = self._index.add(query)
             self._entries.append((watch, mark))
             self._numbers[mark.id] = number
-            for term in trigram_terms(indexed_words(query.text)):
-                self._words[term].add(number)
         self._version = version
         return self._entries, self._index
 
@@ -126,26 +126,41 @@ class WatchChecker:
     def _reset(self) -> None:
         self._index = WatchedIndex(self.layout)
         self._entries, self._numbers = [], {}
-        self._words = defaultdict(set)
 
-    def floors(self, lowest: float) -> list[float]:
-        """Per signal, the least cosine whose evidence can reach ``lowest`` less what
-        colour may add (service/search/ranking.py: a shape score below the level less
-        the colour weight cannot reach it)."""
-        need = lowest - COLOUR_WEIGHT[SearchMode.composite]
-        return [s.centre + need * (1.0 - s.centre) / s.weight for s in self.layout.signals]
+    def need(self, lowest: float) -> float:
+        """The least shape score that can reach ``lowest`` with the best colour
+        (service/search/ranking.py ``with_colour``: (1 - w) x shape + w at most). Words
+        are looked up on their own (``WatchedWords``)."""
+        weight = COLOUR_WEIGHT[SearchMode.composite]
+        return (lowest - weight) / (1.0 - weight)
+
+    def thresholds(self, risk: RiskThresholds) -> np.ndarray:
+        """Each watched mark's alert threshold (its watch's), kept while neither the
+        watches nor the risk levels change."""
+        if self._thresholds is None or self._thresholds[:2] != (self._version, risk):
+            values = np.array([watch_threshold(w, risk) for w, _ in self._entries], np.float64)
+            self._thresholds = (self._version, risk, values)
+        return self._thresholds[2]
 
     def check(self, filings: Sequence[Filing]) -> list[AlertDraft]:
-        """The alerts ``filings`` raise (a filing is never checked against itself)."""
+        """The alerts ``filings`` raise (a filing is never checked against itself).
+
+        The watched marks near a filing (a row whose cosine may reach the floor of the
+        lowest level) and those whose words may be alike get their best evidence in one
+        product (``WatchedIndex.best_evidence``); those that may reach their watch's
+        level are scored from it, and scored again the ranking's own way
+        (``StoredQuery.evidence``) when the score lies within ``EXACT_NEAR`` of the level,
+        so that rounding never decides an alert."""
         entries, index = self.index()
         if not len(index) or not filings:
             return []
         risk = self.risk()
-        thresholds = [watch_threshold(w, risk) for w, _ in entries]
-        floors = self.floors(min(t for t, (_, m) in zip(thresholds, entries, strict=True)
-                                 if m.id in self._numbers))
+        thresholds = self.thresholds(risk)
+        need = self.need(float(thresholds[np.asarray(index.alive)].min()))
         vectors = np.concatenate([f.vectors for f in filings]).astype(np.float32)
-        near = index.candidates(vectors, floors)
+        margins = np.concatenate([np.where(np.arange(len(f.vectors)) > 0, COMPONENT_MARGIN, 0.0)
+                                  for f in filings])
+        near = index.candidates(vectors, need, margins)
         drafts: list[AlertDraft] = []
         first = 0
         for filing in filings:
@@ -153,26 +168,48 @@ class WatchChecker:
             numbers = set().union(*near[first:first + count])
             first += count
             words = normalise_text(filing.text or "")
-            for term in lookup_terms(words) if words else []:
-                numbers |= self._words.get(term, set())
-            on_component = np.arange(count) > 0
-            for number in sorted(numbers):
-                watch, mark = entries[number]
-                if not index.alive[number] or mark.mark_id == filing.mark_id \
-                        or not passes_filters(watch, filing):
-                    continue
-                draft = self._score(filing, watch, mark, index.queries[number], on_component,
-                                    words, risk)
-                if draft.score >= thresholds[number]:
-                    drafts.append(draft)
+            by_words = index.words.candidates(words)
+            drafts += self._alerts(filing, np.array(sorted(numbers | by_words), np.int64),
+                                   by_words, words, thresholds, risk)
         return drafts
 
-    def _score(self, filing: Filing, watch: Watch, mark: WatchedMark, query: StoredQuery,
-               on_component: np.ndarray, words: str, risk: RiskThresholds) -> AlertDraft:
-        evidence = query.evidence(filing.vectors, on_component, self.layout,
-                                  COMPONENT_MARGIN)
-        best, view, vector = query.best(evidence)
-        shape = shape_score(best)
+    def _alerts(self, filing: Filing, numbers: np.ndarray, by_words: set[int], words: str,
+                thresholds: np.ndarray, risk: RiskThresholds) -> list[AlertDraft]:
+        """The alerts among ``numbers`` (watched marks near the filing or alike in words)."""
+        index = self._index
+        on_component = np.arange(len(filing.vectors)) > 0
+        found = index.best_evidence(numbers, filing.vectors, on_component, COMPONENT_MARGIN)
+        # the best a score can be with no words: shape with the best colour (a hair of
+        # rounding let through)
+        shape = np.clip(found.values + EXACT_NEAR, 0.0, 1.0)
+        bound = shape if filing.colour is None else with_colour(shape, 1.0,
+                                                                SearchMode.composite)
+        maybe = (bound >= thresholds[numbers]) | np.isin(numbers, list(by_words))
+        drafts = []
+        for i in np.flatnonzero(maybe):
+            number = int(numbers[i])
+            watch, mark = self._entries[number]
+            if not index.alive[number] or mark.mark_id == filing.mark_id \
+                    or not passes_filters(watch, filing):
+                continue
+            query, threshold = index.queries[number], thresholds[number]
+            best = (float(found.values[i]), int(found.views[i]), int(found.vectors[i]))
+            draft = self._draft(filing, watch, mark, query, best, words, risk)
+            if abs(draft.score - threshold) < EXACT_NEAR:
+                evidence = query.evidence(filing.vectors, on_component, self.layout,
+                                          COMPONENT_MARGIN)
+                draft = self._draft(filing, watch, mark, query, query.best(evidence), words,
+                                    risk)
+            if draft.score >= threshold:
+                drafts.append(draft)
+        return drafts
+
+    def _draft(self, filing: Filing, watch: Watch, mark: WatchedMark, query: StoredQuery,
+               best: tuple[float, int, int], words: str, risk: RiskThresholds) -> AlertDraft:
+        """The alert the filing would raise, from its best evidence under the watched
+        mark (value, the query view and the filing's vector it came from)."""
+        evidence, view, vector = best
+        shape = shape_score(evidence)
         colour = None if filing.colour is None else float(filing.colour @ query.colours[view])
         similarity = None
         if words and query.text:

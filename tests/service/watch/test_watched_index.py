@@ -1,6 +1,7 @@
 """The watched marks' index: the watched marks it names for a filing vector are those a
-product with every row names (flat and graph), including when more rows than it looks
-at reach the floor; removed marks are skipped."""
+product with every row names (flat and graph), rows ranked by the evidence they give
+after their penalties, including when more rows than it looks at reach the floor;
+removed marks are skipped; the best evidence it gives each mark is the stored query's."""
 
 from __future__ import annotations
 
@@ -21,32 +22,49 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def _query(rng: np.random.Generator, turned: int = 4) -> StoredQuery:
-    """A stored query of one view: an embedding row, a descriptor row and turned rows."""
+def _query(rng: np.random.Generator, turned: int = 4, views: int = 1) -> StoredQuery:
+    """A stored query: per view an embedding row and a descriptor row, and for the first
+    view turned descriptor rows (a turn penalty each), some rows crowded (a penalty)."""
     dim = LAYOUT.dim
-    rows, signals = [], []
-    for i, signal in enumerate(LAYOUT.signals):
-        for _ in range(1 + (turned if i == 1 else 0)):
-            row = np.zeros(dim, np.float32)
-            row[signal.start:signal.stop] = _unit(rng.normal(size=signal.stop - signal.start))
-            rows.append(row)
-            signals.append(i)
+    rows, signals, view_of, turns = [], [], [], []
+    for view in range(views):
+        for i, signal in enumerate(LAYOUT.signals):
+            for turn in range(1 + (turned if i == 1 and view == 0 else 0)):
+                row = np.zeros(dim, np.float32)
+                row[signal.start:signal.stop] = _unit(
+                    rng.normal(size=signal.stop - signal.start))
+                rows.append(row)
+                signals.append(i)
+                view_of.append(view)
+                turns.append(0.13 if turn else 0.0)
     n = len(rows)
-    return StoredQuery(np.stack(rows), np.zeros(n, np.int32), np.array(signals, np.int32),
-                       np.zeros(n, np.float32), np.zeros(n, np.float32), np.ones(1, bool),
-                       np.ones((1, 4), np.float32))
+    penalties = np.where(rng.random(n) < 0.3, 0.05, 0.0).astype(np.float32)
+    return StoredQuery(np.stack(rows), np.array(view_of, np.int32),
+                       np.array(signals, np.int32), np.array(turns, np.float32), penalties,
+                       np.array([True] + [False] * (views - 1)),
+                       np.ones((views, 4), np.float32))
 
 
 def _brute(queries: list[StoredQuery], alive: list[bool], vector: np.ndarray,
-           floors: list[float]) -> set[int]:
+           need: float, loss: float = 0.0) -> set[int]:
+    """Marks with a row whose evidence (the ranking's, less the row's penalties and
+    ``loss``) on ``vector`` reaches ``need``."""
     found = set()
     for number, query in enumerate(queries):
-        for row, signal in zip(query.rows, query.signals, strict=True):
-            s = LAYOUT.signals[int(signal)]
-            cos = float(_unit(row[s.start:s.stop]) @ _unit(vector[s.start:s.stop]))
-            if cos >= floors[int(signal)] and alive[number]:
-                found.add(number)
+        evidence = query.evidence(vector[None, :], np.array([False]), LAYOUT, 0.0)[:, 0]
+        if alive[number] and (evidence - loss >= need).any():
+            found.add(number)
     return found
+
+
+def _stored(rng: np.random.Generator, *rows: np.ndarray) -> np.ndarray:
+    """A filing vector in stored form (each signal's slice of norm sqrt(share)) near the
+    sum of ``rows``."""
+    vector = np.sum(rows, axis=0) + rng.normal(scale=0.01, size=LAYOUT.dim)
+    for s in LAYOUT.signals:
+        part = vector[s.start:s.stop]
+        vector[s.start:s.stop] = part / np.linalg.norm(part) * np.sqrt(s.share)
+    return vector.astype(np.float32)
 
 
 @pytest.mark.parametrize("graph", [False, True])
@@ -59,20 +77,30 @@ def test_candidates_are_those_every_row_names(graph: bool, monkeypatch: pytest.M
     for query in queries:
         index.add(query)
     index.drop(5)
-    # filings: noisy copies of some watched marks' rows, and unrelated vectors
-    filings = []
-    for number in (5, 17, 123, 250):
-        copy = queries[number].rows[0] + queries[number].rows[1]
-        copy[:256] += rng.normal(scale=0.02, size=256).astype(np.float32)
-        filings.append(copy)
-    filings += [rng.normal(size=LAYOUT.dim).astype(np.float32) for _ in range(4)]
+    # filings: noisy copies of some watched marks' rows (one of them turned: its row
+    # loses the turn penalty), and unrelated vectors
+    filings = [_stored(rng, queries[n].rows[0], queries[n].rows[1 + (n == 123)])
+               for n in (5, 17, 123, 250)]
+    filings += [_stored(rng, rng.normal(size=LAYOUT.dim)) for _ in range(4)]
     vectors = np.stack(filings)
-    floors = [0.8, 0.8]
-    found = index.candidates(vectors, floors)
+    need = 0.5
+    found = index.candidates(vectors, need, np.zeros(len(vectors)))
     for v, vector in enumerate(vectors):
-        assert found[v] == _brute(queries, index.alive, vector, floors)
-    assert found[1] == {17} and found[0] == set()  # 5 was removed
+        assert found[v] == _brute(queries, index.alive, vector, need)
+    assert found[0] == set() and 17 in found[1] and 123 in found[2]  # 5 was removed
     assert found[4:] == [set()] * 4
+    # a figure's vector loses the margin: a copy just above the level is then below it
+    best = float(queries[17].evidence(vectors[1:2], np.array([False]), LAYOUT, 0.0).max())
+    assert 17 not in index.candidates(vectors[1:2], best - 0.01, np.array([0.02]))[0]
+    assert 17 in index.candidates(vectors[1:2], best - 0.01, np.array([0.0]))[0]
+    # a filing like one of mark 123's turned rows only: that row's evidence is its
+    # cosine's less the turn penalty, so a level between the two does not name it
+    turned = _stored(rng, queries[123].rows[2])
+    evidence = float(queries[123].evidence(turned[None, :], np.array([False]), LAYOUT,
+                                           0.0).max())
+    assert queries[123].turn_penalties[2] == pytest.approx(0.13)
+    assert 123 in index.candidates(turned[None, :], evidence - 0.01, np.zeros(1))[0]
+    assert 123 not in index.candidates(turned[None, :], evidence + 0.06, np.zeros(1))[0]
 
 
 def test_more_rows_than_it_looks_at_reach_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,5 +111,27 @@ def test_more_rows_than_it_looks_at_reach_the_floor(monkeypatch: pytest.MonkeyPa
     index = WatchedIndex(LAYOUT)
     for query in queries:
         index.add(query)
-    found = index.candidates(base.rows[:1], [0.9, 0.9])
+    found = index.candidates(_stored(rng, base.rows[0], base.rows[1])[None, :], 0.5,
+                             np.zeros(1))
     assert found[0] == set(range(10))
+
+
+def test_best_evidence_is_the_stored_querys() -> None:
+    rng = np.random.default_rng(2)
+    queries = [_query(rng, turned=3, views=1 + n % 3) for n in range(40)]
+    index = WatchedIndex(LAYOUT)
+    for query in queries:
+        index.add(query)
+    # a filing of three vectors (the whole, two figures) near marks 7 and 30
+    vectors = np.stack([_stored(rng, queries[7].rows[0], queries[7].rows[2]),
+                        _stored(rng, rng.normal(size=LAYOUT.dim)),
+                        _stored(rng, queries[30].rows[-2], queries[30].rows[-1])])
+    on_component = np.array([False, True, True])
+    numbers = np.array([30, 3, 7, 12], np.int64)
+    found = index.best_evidence(numbers, vectors, on_component, 0.05)
+    for i, number in enumerate(numbers):
+        query = queries[number]
+        value, view, vector = query.best(query.evidence(vectors, on_component, LAYOUT, 0.05))
+        assert found.values[i] == pytest.approx(value, abs=1e-5)
+        assert (found.views[i], found.vectors[i]) == (view, vector)
+    assert found.vectors[numbers == 7][0] == 0 and found.vectors[numbers == 30][0] == 2
