@@ -124,7 +124,7 @@ def test_random_sigkills_during_ingest_and_reindex_lose_nothing_acknowledged(
     rng = random.Random(7)
     acknowledged: set[str] = set()
     written_before = 0
-    for round_ in range(6):
+    for round_ in range(4):
         reached = threading.Event()
         proc = _tmsearch(data_dir, "ingest", str(tmp_path / "in"), "--jsonl")
         reader = _acknowledged(proc, acknowledged, rng.randint(1, 20), reached)
