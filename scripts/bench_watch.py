@@ -52,7 +52,7 @@ from service.search.text_match import bigrams, spelling_units, text_similarity
 from service.settings import Settings
 from service.storage.layout import INDEX_FILE
 from service.watch.checker import Filing, passes_filters
-from service.watch.store import AlertQuery
+from service.watch.store import MAX_PER_PAGE, AlertQuery
 from service.watch.watches import WatchSpec, filing_of_record
 
 WATCHES_A_CALL = 250  # watches made by one Watches.add_many call
@@ -219,6 +219,25 @@ def brute_force(register: Register, filings: list[Filing], chunk: int = 64
     return found
 
 
+def written_alerts(register: Register) -> tuple[set[tuple[int, str]], int]:
+    """(watch id, mark id) of every alert written, and how many there are, read watch by
+    watch (the table's index on the watch: pages of all alerts sort them all each time)."""
+    store = register.watches.store
+    written: set[tuple[int, str]] = set()
+    total = 0
+    for watch in store.list():
+        page = 1
+        while True:
+            alerts, count = store.alerts(AlertQuery(watch_id=watch.id, per_page=MAX_PER_PAGE,
+                                                    page=page))
+            written |= {(a.watch_id, a.mark_id) for a in alerts}
+            if page * MAX_PER_PAGE >= count:
+                total += count
+                break
+            page += 1
+    return written, total
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(0)
     fonts = tuple(find_system_fonts())
@@ -254,13 +273,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t = time.perf_counter()
         summary = register.ingest_folder(folder)
         ingest_s = time.perf_counter() - t
-        alerts, total = register.watches.store.alerts(AlertQuery(per_page=200))
-        written: set[tuple[int, str]] = set()
-        page = 1
-        while alerts:
-            written |= {(a.watch_id, a.mark_id) for a in alerts}
-            page += 1
-            alerts, _ = register.watches.store.alerts(AlertQuery(per_page=200, page=page))
+        written, total = written_alerts(register)
         print("brute force", flush=True)
         store = register.store
         records = register.records.get_many(
