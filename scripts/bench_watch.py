@@ -38,7 +38,6 @@ from scripts.benchmarks.results import write_results
 from scripts.datasets.synthetic import find_system_fonts, make_synthetic_image
 from scripts.evaluation.cases import all_transformations
 from service.marks.colour import SearchMode
-from service.marks.phonetic import sound_of
 from service.marks.words import normalise_text
 from service.register import Register
 from service.search.ranking import (
@@ -53,6 +52,7 @@ from service.settings import Settings
 from service.storage.layout import INDEX_FILE
 from service.watch.checker import Filing, passes_filters
 from service.watch.store import MAX_PER_PAGE, AlertQuery
+from service.watch.watched_words import sound_terms
 from service.watch.watches import WatchSpec, filing_of_record
 
 WATCHES_A_CALL = 250  # watches made by one Watches.add_many call
@@ -153,10 +153,7 @@ def _word_terms(text: str) -> set[str]:
     term in common have text similarity 0 (Dice needs a shared bigram, the sound a
     shared syllable or key), so the brute force compares only texts that share one."""
     whole, words = spelling_units(text)
-    terms = {g for unit in [whole, *words] for g in bigrams(unit)}
-    sound = sound_of(text)
-    terms |= {f"py:{s}" for s in sound.syllables} | {f"mp:{k}" for k in sound.keys}
-    return terms | ({f"mpj:{''.join(sound.keys)}"} if sound.keys else set())
+    return {g for unit in [whole, *words] for g in bigrams(unit)} | set(sound_terms(text))
 
 
 def brute_force(register: Register, filings: list[Filing], chunk: int = 64

@@ -158,26 +158,27 @@ class WatchChecker:
         thresholds = self.thresholds(risk)
         need = self.need(float(thresholds[np.asarray(index.alive)].min()))
         vectors = np.concatenate([f.vectors for f in filings]).astype(np.float32)
-        margins = np.concatenate([np.where(np.arange(len(f.vectors)) > 0, COMPONENT_MARGIN, 0.0)
-                                  for f in filings])
+        on_components = [np.arange(len(f.vectors)) > 0 for f in filings]  # whole first
+        margins = np.where(np.concatenate(on_components), COMPONENT_MARGIN, 0.0)
         near = index.candidates(vectors, need, margins)
         drafts: list[AlertDraft] = []
         first = 0
-        for filing in filings:
+        for filing, on_component in zip(filings, on_components, strict=True):
             count = len(filing.vectors)
             numbers = set().union(*near[first:first + count])
             first += count
             words = normalise_text(filing.text or "")
             by_words = index.words.candidates(words)
-            drafts += self._alerts(filing, np.array(sorted(numbers | by_words), np.int64),
-                                   by_words, words, thresholds, risk)
+            drafts += self._alerts(filing, on_component,
+                                   np.array(sorted(numbers | by_words), np.int64), by_words,
+                                   words, thresholds, risk)
         return drafts
 
-    def _alerts(self, filing: Filing, numbers: np.ndarray, by_words: set[int], words: str,
-                thresholds: np.ndarray, risk: RiskThresholds) -> list[AlertDraft]:
+    def _alerts(self, filing: Filing, on_component: np.ndarray, numbers: np.ndarray,
+                by_words: set[int], words: str, thresholds: np.ndarray, risk: RiskThresholds
+                ) -> list[AlertDraft]:
         """The alerts among ``numbers`` (watched marks near the filing or alike in words)."""
         index = self._index
-        on_component = np.arange(len(filing.vectors)) > 0
         found = index.best_evidence(numbers, filing.vectors, on_component, COMPONENT_MARGIN)
         # the best a score can be with no words: shape with the best colour (a hair of
         # rounding let through)

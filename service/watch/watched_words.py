@@ -92,7 +92,7 @@ class WatchedWords:
         self._wholes.add(whole, number)
         for word in set(words):
             self._words.add(word, number)
-        for term in _sound_terms(text):
+        for term in sound_terms(text):
             self._sounds[term].add(number)
 
     def candidates(self, words: str, floor: float = MIN_WORDS_SIMILARITY) -> set[int]:
@@ -104,12 +104,14 @@ class WatchedWords:
         found = self._wholes.reaching(whole, floor)
         for word in set(own):
             found |= self._words.reaching(word, floor)
-        for term in _sound_terms(words):
+        for term in sound_terms(words):
             found |= self._sounds.get(term, set())
         return found
 
 
-def _sound_terms(text: str) -> list[str]:
+def sound_terms(text: str) -> list[str]:
+    """The units of a text's sound (syllables, Metaphone keys, the joined keys): two
+    texts that share none have sound similarity 0."""
     sound = sound_of(text)
     terms = [f"py:{s}" for s in sound.syllables] + [f"mp:{k}" for k in sound.keys]
     return terms + ([f"mpj:{''.join(sound.keys)}"] if sound.keys else [])
