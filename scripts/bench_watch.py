@@ -22,6 +22,7 @@ Writes ``<out>/results.{json,md}``; the README shows the latest table.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
 import time
@@ -235,22 +236,65 @@ def written_alerts(register: Register) -> tuple[set[tuple[int, str]], int]:
     return written, total
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+PREPARED = "prepared.json"  # what --resume needs: the watches are made, the filings written
+
+
+def prepare(args: argparse.Namespace, target: Path) -> dict[str, Any]:
+    """The register, its watches and the filings' folder, then a copy of the register as
+    it stands before the ingest (``--resume`` starts again from it: making 20,000
+    watched marks is most of a full-scale run)."""
     rng = random.Random(0)
     fonts = tuple(find_system_fonts())
-    args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     print(f"register of {args.register:,} marks grown from {args.base:,}", flush=True)
-    target = grown_register(args.out, args.base, args.register, fonts)
+    grown_register(args.out, args.base, args.register, fonts)
     grow_s = time.perf_counter() - started
-    settings = Settings(data_dir=target, workers=2)
-    with Register(settings) as register:
+    with Register(Settings(data_dir=target, workers=2)) as register:
         print(f"{args.watches:,} watches", flush=True)
         source = MarkImages(fonts, args.images, rng)
         watched, per_watched_s = make_watches(register, args.watches, source, rng,
                                               tuple(args.levels.split(",")))
+    write_filings(args.out / "filings", args.filings, args.copies, watched, source, rng)
+    snapshot = args.out / "register-prepared"
+    shutil.rmtree(snapshot, ignore_errors=True)
+    shutil.copytree(target, snapshot)
+    prepared = {"grow_s": round(grow_s, 1), "watched_marks": len(watched),
+                "watch_add_ms_a_mark": round(per_watched_s * 1000, 1),
+                "sizes": _sizes(args)}
+    (args.out / PREPARED).write_text(json.dumps(prepared))
+    return prepared
+
+
+def _sizes(args: argparse.Namespace) -> list[Any]:
+    return [args.register, args.base, args.watches, args.filings, args.copies, args.levels,
+            str(args.images)]
+
+
+def resumed(args: argparse.Namespace, target: Path) -> dict[str, Any] | None:
+    """The prepared register put back as it was before the ingest, when ``--resume``
+    finds one made with the same sizes."""
+    meta = args.out / PREPARED
+    if not (args.resume and meta.exists()):
+        return None
+    prepared = json.loads(meta.read_text())
+    if prepared["sizes"] != _sizes(args):
+        raise ValueError(f"--resume: {meta} was prepared with other sizes; "
+                         "run once without --resume")
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(args.out / "register-prepared", target)
+    print(f"resumed from {args.out / 'register-prepared'}", flush=True)
+    return prepared
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    args.out.mkdir(parents=True, exist_ok=True)
+    target = args.out / "register"
+    prepared = resumed(args, target) or prepare(args, target)
+    if args.prepare_only:
+        return prepared
+    settings = Settings(data_dir=target, workers=2)
+    with Register(settings) as register:
         folder = args.out / "filings"
-        write_filings(folder, args.filings, args.copies, watched, source, rng)
         checker = register.watches.checker
         spent = {"check_s": 0.0, "index_s": 0.0}
         index_started = time.perf_counter()
@@ -286,11 +330,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     copies_alerted = len({m for _, m in written if m.startswith("copy-")})
     return {
         "date": time.strftime("%Y-%m-%d"), "machine": machine.describe(),
-        "register_marks": args.register, "base_marks": args.base, "grow_s": round(grow_s, 1),
-        "watches": args.watches, "watched_marks": len(watched), "levels": args.levels,
+        "register_marks": args.register, "base_marks": args.base,
+        "grow_s": prepared["grow_s"], "resumed": args.resume,
+        "watches": args.watches, "watched_marks": prepared["watched_marks"],
+        "levels": args.levels,
         "marks_from": str(args.images) if args.images else "synthetic",
-        "watched_rows": index.rows, "index_kind": type(index.signals[1].index).__name__,
-        "watch_add_ms_a_mark": round(per_watched_s * 1000, 1),
+        "watched_rows": index.rows,
+        "watch_add_ms_a_mark": prepared["watch_add_ms_a_mark"],
         "index_build_s": round(spent["index_s"], 2),
         "filings": summary.added, "copies": args.copies,
         "ingest_ms_a_mark_without_check": round(per_mark_ms, 2),
@@ -313,7 +359,7 @@ def markdown(r: dict[str, Any]) -> str:
         "|---|---|",
         f"| register | {r['register_marks']:,} marks (grown from {r['base_marks']:,}) |",
         f"| watches / watched marks / rows | {r['watches']:,} / {r['watched_marks']:,} / "
-        f"{r['watched_rows']:,} ({r['index_kind']}; levels {r['levels']}) |",
+        f"{r['watched_rows']:,} (levels {r['levels']}) |",
         f"| making a watch, a watched mark | {r['watch_add_ms_a_mark']} ms |",
         f"| watched marks' index, built | {r['index_build_s']} s |",
         f"| filings ingested (copies of watched marks) | {r['filings']:,} ({r['copies']:,}) |",
@@ -345,6 +391,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--images", type=Path, default=None,
                    help="a folder of images to draw the watched marks and the filings from "
                         "(each once) instead of synthetic marks, e.g. var/training-data/icons")
+    p.add_argument("--resume", action="store_true",
+                   help="start again from the register, watches and filings an earlier run "
+                        "with the same sizes prepared in --out (the ingest, the check and the "
+                        "brute force run again)")
+    p.add_argument("--prepare-only", action="store_true",
+                   help="make the register, the watches and the filings, then stop (measure "
+                        "later with --resume)")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     args = p.parse_args(argv)
     if args.quick:
@@ -353,7 +406,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         result = run(args)
     except ValueError as error:
         p.error(str(error))
-    write_results(args.out, "results", result, markdown(result))
+    if not args.prepare_only:
+        write_results(args.out, "results", result, markdown(result))
     return result
 
 

@@ -40,6 +40,8 @@ import numpy as np
 from models.signals import Signal, VectorLayout
 from service.marks.colour import SearchMode
 
+Score = float | np.ndarray  # one mark's score, or many marks' at once
+
 #: evidence a match on a mark's figure component has less than one on a whole mark
 COMPONENT_MARGIN = 0.05
 #: best evidences of a query row whose mean is its crowding
@@ -126,11 +128,14 @@ def shape_score(evidence: float) -> float:
     return float(min(max(evidence, 0.0), 1.0))
 
 
-def with_colour(shape: float, colour: float | None, mode: SearchMode) -> float:
-    """The score in ``mode``; a mark without a stored colour signature scores on shape."""
+def with_colour(shape: Score, colour: Score | None, mode: SearchMode) -> Score:
+    """The score in ``mode``; a mark without a stored colour signature scores on shape.
+    Arrays score many marks at once (the watch check), with the same arithmetic."""
     weight = COLOUR_WEIGHT[mode]
     if colour is None or weight == 0.0:
         return shape
+    if isinstance(colour, np.ndarray):
+        return (1.0 - weight) * shape + weight * np.clip(colour, 0.0, 1.0)
     return (1.0 - weight) * shape + weight * min(max(colour, 0.0), 1.0)
 
 

@@ -26,6 +26,7 @@ from service.search.ranking import (
     final_score,
     shape_score,
     with_colour,
+    with_words,
 )
 from service.search.risk import RiskLevel, RiskThresholds
 from service.search.stored_query import StoredQuery
@@ -39,6 +40,18 @@ LOW_RISK_FLOOR = 0.5
 DEFAULT_MIN_RISK = RiskLevel.medium
 #: scores this close to a watch's level are computed again the ranking's own way
 EXACT_NEAR = 1e-5
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Per watched mark (by number): its watch's threshold, whether the watch has no
+    classes or codes to pass, its register id (a filing is not checked against itself)
+    and whether it is still watched."""
+
+    thresholds: np.ndarray
+    unfiltered: np.ndarray
+    mark_ids: np.ndarray
+    alive: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -90,7 +103,7 @@ class WatchChecker:
         self._index = WatchedIndex(layout)
         self._entries: list[tuple[Watch, WatchedMark]] = []
         self._numbers: dict[int, int] = {}  # watched mark id -> number in the index
-        self._thresholds: tuple[str | None, RiskThresholds, np.ndarray] | None = None
+        self._cached: tuple[str | None, RiskThresholds, _Table] | None = None
 
     def index(self) -> tuple[list[tuple[Watch, WatchedMark]], WatchedIndex]:
         """The watched marks and their index, brought up to date with the table. Marks
@@ -111,12 +124,11 @@ class WatchChecker:
             for number in gone:
                 self._index.drop(number)
                 del self._numbers[self._entries[number][1].id]
-        if not self._entries and plans:  # a fresh index: size its kind for the rows
-            self._index = WatchedIndex(self.layout, sum(len(q.rows) for _, _, q in plans))
         for watch, mark, query in plans:
             number = self._index.add(query)
             self._entries.append((watch, mark))
             self._numbers[mark.id] = number
+        self._index.fit()
         self._version = version
         return self._entries, self._index
 
@@ -135,12 +147,21 @@ class WatchChecker:
         return (lowest - weight) / (1.0 - weight)
 
     def thresholds(self, risk: RiskThresholds) -> np.ndarray:
-        """Each watched mark's alert threshold (its watch's), kept while neither the
-        watches nor the risk levels change."""
-        if self._thresholds is None or self._thresholds[:2] != (self._version, risk):
-            values = np.array([watch_threshold(w, risk) for w, _ in self._entries], np.float64)
-            self._thresholds = (self._version, risk, values)
-        return self._thresholds[2]
+        """Each watched mark's alert threshold (its watch's)."""
+        return self._table(risk).thresholds
+
+    def _table(self, risk: RiskThresholds) -> _Table:
+        """What the check needs of each watched mark, kept while neither the watches nor
+        the risk levels change."""
+        if self._cached is None or self._cached[:2] != (self._version, risk):
+            watches = [w for w, _ in self._entries]
+            table = _Table(
+                np.array([watch_threshold(w, risk) for w in watches], np.float64),
+                np.array([not (w.nice_classes or w.vienna_codes) for w in watches], bool),
+                np.array([m.mark_id for _, m in self._entries], object),
+                np.asarray(self._index.alive, bool))
+            self._cached = (self._version, risk, table)
+        return self._cached[2]
 
     def check(self, filings: Sequence[Filing]) -> list[AlertDraft]:
         """The alerts ``filings`` raise (a filing is never checked against itself).
@@ -155,8 +176,8 @@ class WatchChecker:
         if not len(index) or not filings:
             return []
         risk = self.risk()
-        thresholds = self.thresholds(risk)
-        need = self.need(float(thresholds[np.asarray(index.alive)].min()))
+        table = self._table(risk)
+        need = self.need(float(table.thresholds[table.alive].min()))
         vectors = np.concatenate([f.vectors for f in filings]).astype(np.float32)
         on_components = [np.arange(len(f.vectors)) > 0 for f in filings]  # whole first
         margins = np.where(np.concatenate(on_components), COMPONENT_MARGIN, 0.0)
@@ -171,38 +192,50 @@ class WatchChecker:
             by_words = index.words.candidates(words)
             drafts += self._alerts(filing, on_component,
                                    np.array(sorted(numbers | by_words), np.int64), by_words,
-                                   words, thresholds, risk)
+                                   words, table, risk)
         return drafts
 
     def _alerts(self, filing: Filing, on_component: np.ndarray, numbers: np.ndarray,
-                by_words: set[int], words: str, thresholds: np.ndarray, risk: RiskThresholds
+                by_words: set[int], words: str, table: _Table, risk: RiskThresholds
                 ) -> list[AlertDraft]:
-        """The alerts among ``numbers`` (watched marks near the filing or alike in words)."""
+        """The alerts among ``numbers`` (watched marks near the filing or alike in words),
+        scored all at once from their best evidence: shape, colour of the view that gave
+        it, words (``by_words`` holds every mark whose words may count)."""
         index = self._index
         found = index.best_evidence(numbers, filing.vectors, on_component, COMPONENT_MARGIN)
-        # the best a score can be with no words: shape with the best colour (a hair of
-        # rounding let through)
-        shape = np.clip(found.values + EXACT_NEAR, 0.0, 1.0)
-        bound = shape if filing.colour is None else with_colour(shape, 1.0,
-                                                                SearchMode.composite)
-        maybe = (bound >= thresholds[numbers]) | np.isin(numbers, list(by_words))
+        shape = np.clip(found.values, 0.0, 1.0)
+        colour = None if filing.colour is None else index.colour_agreement(
+            numbers, found.views, filing.colour)
+        score = np.array(with_colour(shape, colour, SearchMode.composite), np.float64)
+        if words:
+            for i in np.flatnonzero(np.isin(numbers, list(by_words))):
+                text = index.queries[numbers[i]].text
+                similarity = text_similarity(text, words) if text else 0.0
+                if similarity >= MIN_WORDS_SIMILARITY:
+                    score[i] = with_words(float(score[i]), similarity)
+        thresholds = table.thresholds[numbers]
+        maybe = (score >= thresholds - EXACT_NEAR) & table.alive[numbers] \
+            & (table.mark_ids[numbers] != filing.mark_id)
         drafts = []
         for i in np.flatnonzero(maybe):
             number = int(numbers[i])
             watch, mark = self._entries[number]
-            if not index.alive[number] or mark.mark_id == filing.mark_id \
-                    or not passes_filters(watch, filing):
+            if not table.unfiltered[number] and not passes_filters(watch, filing):
                 continue
-            query, threshold = index.queries[number], thresholds[number]
-            best = (float(found.values[i]), int(found.views[i]), int(found.vectors[i]))
-            draft = self._draft(filing, watch, mark, query, best, words, risk)
-            if abs(draft.score - threshold) < EXACT_NEAR:
+            if abs(score[i] - thresholds[i]) < EXACT_NEAR:  # rounding must not decide it
+                query = index.queries[number]
                 evidence = query.evidence(filing.vectors, on_component, self.layout,
                                           COMPONENT_MARGIN)
                 draft = self._draft(filing, watch, mark, query, query.best(evidence), words,
                                     risk)
-            if draft.score >= threshold:
-                drafts.append(draft)
+                if draft.score >= thresholds[i]:
+                    drafts.append(draft)
+            elif score[i] >= thresholds[i]:
+                vector = int(found.vectors[i])
+                drafts.append(AlertDraft(
+                    watch.id, mark.id, filing.mark_id, filing.content_hash, float(score[i]),
+                    float(shape[i]), risk.level(float(score[i])).value,
+                    "whole" if vector == 0 else filing.parts[vector - 1]))
         return drafts
 
     def _draft(self, filing: Filing, watch: Watch, mark: WatchedMark, query: StoredQuery,

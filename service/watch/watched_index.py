@@ -1,29 +1,33 @@
-"""The watched marks' own index: which watched marks a filing may look like.
+"""The watched marks' own index: which watched marks a filing may look like, exactly.
 
 Every row of every watched mark's stored query (service/search/stored_query.py) is one
 signal's unit vector (the CNN embedding or the orientation descriptor, each its own
-slice of the stored vector). Per signal the rows sit in one FAISS inner-product index,
-exact (flat) while small and a graph (HNSW) beyond ``GRAPH_FROM`` rows, so a filing's
-few vectors find their nearest watched rows in well under a millisecond whatever the
-number of watches, instead of a product with every row.
+slice of the stored vector), with what its evidence loses (a turned view's penalty, the
+crowding penalty) as one more coordinate, so that the inner product with a filing
+vector (and a 1 there) is the row's evidence on a cosine scale.
 
-Each row carries what its evidence loses (a turned view's penalty, the crowding
-penalty) as one more coordinate, so that the inner product with a filing vector (and a
-1 there) is the row's evidence on a cosine scale: rows are ranked, and kept, by the
-evidence they can give, not by their cosine alone (turned rows, most of the rows, lose
-0.13 and are rarely near).
+A row can only raise an alert if that evidence reaches ``need`` (the shape score the
+lowest level any watch alerts at needs with the best colour). The rows that may are
+found without a product with every row, and without missing one (a graph search missed
+86 of 266,376 alerts at 10,000 watches):
 
-Completeness: a row can only raise an alert if its evidence reaches ``need`` (the
-shape score the lowest level any watch alerts at needs with the best colour). A filing
-vector's ``DEPTH`` nearest rows are taken; when even the last of them reaches it, more
-rows might, so that vector is compared with every row of the signal instead (exact, in
-one product for all such vectors of a batch). Whether the graph misses rows a
-brute-force product finds is measured by ``scripts/bench_watch.py`` (identical alert
-sets, or it says how many).
+- each signal's rows are seen through a few directions, ``PROJECTED`` of them (the rows'
+  mean and their top principal directions, fitted on the rows and again when they have
+  doubled). For unit vectors q and u, q.u = Pq.Pu + Rq.Ru <= Pq.Pu + |Rq| |Ru|
+  (Cauchy-Schwarz on the parts P leaves out), so one small product per row,
+  [Pu, |Ru|, -loss] . [Pq, |Rq|, 1], bounds each row's evidence from above;
+- a FAISS range search keeps the rows whose bound reaches the floor (on 29,738 rows of
+  icons: about 65 rows a filing vector, for 9 that reach it), and those few are
+  compared with the filing in full.
+
+The embeddings lie in few directions (48 hold 99.8 % of their spread), the descriptors
+in more (32 hold 59 %), which is why the bound is tight enough to leave few rows. A new
+watched mark is projected on the directions already fitted (the bound holds for any
+directions; they only make it tight).
 
 Scoring the marks found: ``best_evidence`` gives each one's best evidence on a filing
 (the ranking's rule, ``StoredQuery.evidence``) from all their rows in one product, so
-the checker scores exactly, one by one, only the few that may reach their watch's level.
+the checker scores exactly, one by one, only the few that lie on a level.
 The words of the watched marks are looked up exactly too (``WatchedWords``).
 
 Watches added since the last look are appended (no rebuild); removed ones are skipped
@@ -41,11 +45,65 @@ from models.signals import Signal, VectorLayout
 from service.search.stored_query import StoredQuery
 from service.watch.watched_words import WatchedWords
 
-DEPTH = 64  # nearest rows looked at per filing vector and signal
-GRAPH_FROM = 20_000  # rows of one signal from which the index is a graph, not flat
-GRAPH_NEIGHBOURS = 32
-GRAPH_SEARCH = 256  # HNSW efSearch: candidates kept while walking the graph
+PROJECTED = 32  # directions a signal's rows are seen through (the bound's product)
+REFIT_GROWTH = 2.0  # the directions are fitted again when the rows have grown this much
+FIT_ROWS = 50_000  # rows the directions are fitted on, at most (evenly spaced)
+ROW_PRODUCTS = 20_000_000  # vectors x rows per range search (bounds its result's size)
 ROUNDING = 1e-5  # floors lowered by this: float32 products never decide a candidate
+
+
+@dataclass
+class _Projection:
+    """A signal's rows seen through a few orthonormal directions: per row [Pu, |Ru|,
+    -loss] in a flat inner-product index, whose product with [Pq, |Rq|, 1] is at least
+    the row's full product with q (module docstring)."""
+
+    basis: np.ndarray  # (d, D) orthonormal rows
+    index: faiss.IndexFlatIP
+    fitted_on: int  # rows the directions were fitted on
+
+    @classmethod
+    def fit(cls, units: np.ndarray) -> _Projection:
+        """Directions for ``units`` (rows of unit vectors): their mean, then their top
+        principal directions."""
+        sample = units[::max(1, len(units) // FIT_ROWS)].astype(np.float64)
+        mean = sample.mean(axis=0)
+        centred = sample - mean
+        _, vectors = np.linalg.eigh(centred.T @ centred)  # ascending
+        top = vectors[:, ::-1][:, :max(0, min(PROJECTED, units.shape[1]) - 1)]
+        basis, _ = np.linalg.qr(np.column_stack([mean, top]))
+        return cls(np.ascontiguousarray(basis.T), faiss.IndexFlatIP(len(basis.T) + 2),
+                   len(units))
+
+    def parts(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each unit vector's projection on the directions and the norm of what is left."""
+        units = np.asarray(units, np.float64)
+        projected = units @ self.basis.T
+        left = np.linalg.norm(units - projected @ self.basis, axis=1)
+        return projected, left
+
+    def add(self, rows: np.ndarray) -> None:
+        """Rows in index form ([unit, -loss x scale])."""
+        projected, left = self.parts(rows[:, :-1])
+        self.index.add(np.ascontiguousarray(
+            np.column_stack([projected, left, rows[:, -1]]), np.float32))
+
+    def within(self, units: np.ndarray, floors: np.ndarray) -> list[np.ndarray]:
+        """Per unit vector, the rows whose bound reaches its floor (a superset of the
+        rows whose product does)."""
+        projected, left = self.parts(units)
+        queries = np.ascontiguousarray(
+            np.column_stack([projected, left, np.ones(len(units))]), np.float32)
+        out: list[np.ndarray] = [np.zeros(0, np.int64)] * len(units)
+        for floor in np.unique(floors):  # a range search takes one radius
+            same = np.flatnonzero(floors == floor)
+            step = max(1, ROW_PRODUCTS // max(1, self.index.ntotal))
+            for lo in range(0, len(same), step):
+                chunk = same[lo:lo + step]
+                limits, _, ids = self.index.range_search(queries[chunk], float(floor))
+                for k, v in enumerate(chunk):
+                    out[v] = ids[limits[k]:limits[k + 1]].astype(np.int64)
+        return out
 
 
 @dataclass
@@ -54,7 +112,6 @@ class _SignalRows:
     the exact fallback and the scoring) with what each row's evidence loses (turn and
     crowding penalties), and where each owner's rows start and how many there are."""
 
-    index: faiss.Index
     owners: list[int]
     rows: list[np.ndarray]  # unit rows, then minus the loss on the cosine scale
     start: int
@@ -67,6 +124,7 @@ class _SignalRows:
     _matrix: np.ndarray | None = None
     _arrays: tuple[np.ndarray, ...] | None = None
     _owners: np.ndarray | None = None
+    _projection: _Projection | None = None
 
     def add(self, parts: np.ndarray, losses: np.ndarray, views: np.ndarray, owner: int
             ) -> None:
@@ -76,7 +134,6 @@ class _SignalRows:
         if len(parts):
             rows = np.hstack([parts, -self.scale * np.asarray(losses)[:, None]])
             rows = np.ascontiguousarray(rows, np.float32)
-            self.index.add(rows)
             self.owners.extend([owner] * len(parts))
             self.rows.append(rows)
             self.losses.append(np.asarray(losses, np.float64))
@@ -88,6 +145,18 @@ class _SignalRows:
         if self._matrix is None:
             self._matrix = np.ascontiguousarray(np.concatenate(self.rows), np.float32)
         return self._matrix
+
+    def projection(self) -> _Projection:
+        """The rows' bound, fitted when the rows have grown ``REFIT_GROWTH`` times since
+        the last fit, else brought up to date with the rows added since."""
+        p = self._projection
+        if p is None or len(self.owners) >= REFIT_GROWTH * p.fitted_on:
+            matrix = self.matrix()
+            p = self._projection = _Projection.fit(matrix[:, :-1])
+            p.add(matrix)
+        elif p.index.ntotal < len(self.owners):
+            p.add(self.matrix()[p.index.ntotal:])
+        return p
 
     def owner_array(self) -> np.ndarray:
         """Each row's owner, as an array (built once after a change)."""
@@ -120,25 +189,19 @@ def _cosine_per_evidence(signal: Signal) -> float:
     return max(1.0 - signal.centre, 1e-3) / signal.weight
 
 
-def _new_index(dim: int, expected_rows: int) -> faiss.Index:
-    if expected_rows >= GRAPH_FROM:
-        graph = faiss.IndexHNSWFlat(dim, GRAPH_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
-        graph.hnsw.efSearch = GRAPH_SEARCH
-        return graph
-    return faiss.IndexFlatIP(dim)
-
-
 class WatchedIndex:
     """The watched marks' rows, per signal, and the words they carry."""
 
-    def __init__(self, layout: VectorLayout, expected_rows: int = 0) -> None:
+    def __init__(self, layout: VectorLayout) -> None:
         self.layout = layout
-        self.signals = [_SignalRows(_new_index(s.stop - s.start + 1, expected_rows), [], [],
-                                    s.start, s.stop, _cosine_per_evidence(s))
+        self.signals = [_SignalRows([], [], s.start, s.stop, _cosine_per_evidence(s))
                         for s in layout.signals]
         self.queries: list[StoredQuery] = []
         self.alive: list[bool] = []
         self.words = WatchedWords()
+        self._colour_firsts: list[int] = []  # each mark's first view in the colour rows
+        self._colour_rows: list[np.ndarray] = []
+        self._colours: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return sum(self.alive)
@@ -160,7 +223,28 @@ class WatchedIndex:
                      query.turn_penalties[mine] + query.penalties[mine], query.views[mine],
                      number)
         self.words.add(number, query.text)
+        self._colour_firsts.append(sum(len(c) for c in self._colour_rows))
+        self._colour_rows.append(query.colours)
+        self._colours = None
         return number
+
+    def colour_agreement(self, numbers: np.ndarray, views: np.ndarray, colour: np.ndarray
+                         ) -> np.ndarray:
+        """Per watched mark in ``numbers``, its view's colour signature (``views``) times
+        a filing's: the colour agreement a search with that view gives the filing."""
+        if self._colours is None:
+            self._colours = (np.concatenate(self._colour_rows).astype(np.float32),
+                             np.asarray(self._colour_firsts, np.int64))
+        rows, firsts = self._colours
+        return (rows[firsts[numbers] + views] @ np.asarray(colour, np.float32)
+                ).astype(np.float64)
+
+    def fit(self) -> None:
+        """Bring each signal's bound up to date now (the checker does after reading the
+        watches, so that the first filing does not pay for it)."""
+        for rows in self.signals:
+            if rows.owners:
+                rows.projection()
 
     def drop(self, number: int) -> None:
         self.alive[number] = False
@@ -171,34 +255,23 @@ class WatchedIndex:
     def candidates(self, vectors: np.ndarray, need: float, losses: np.ndarray
                    ) -> list[set[int]]:
         """Per filing vector (stored form, (N, D)), the live watched marks with a row whose
-        evidence on it, less ``losses`` (per vector: a figure's margin), may reach
-        ``need``."""
+        evidence on it, less ``losses`` (per vector: a figure's margin), reaches ``need``
+        (all of them: the bound's rows are compared in full)."""
         found: list[set[int]] = [set() for _ in range(len(vectors))]
         alive = np.asarray(self.alive)
         for rows, signal in zip(self.signals, self.layout.signals, strict=True):
             if not rows.owners:
                 continue
-            part = np.ascontiguousarray(vectors[:, rows.start:rows.stop], np.float32)
-            part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
-            part = np.ascontiguousarray(np.hstack([part, np.ones((len(part), 1), np.float32)]))
+            part = np.asarray(vectors[:, rows.start:rows.stop], np.float64)
+            part = part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
             floor = signal.centre + (need + np.asarray(losses)) * rows.scale - ROUNDING
-            depth = min(DEPTH, len(rows.owners))
-            scores, ids = rows.index.search(part, depth)
-            owners = rows.owner_array()
-            full = (scores[:, -1] >= floor) if depth < len(rows.owners) \
-                else np.zeros(len(part), bool)
-            # where the nearest ``depth`` rows all reach the floor, more may: those
-            # vectors are compared with every row, in one product
-            every = np.flatnonzero(full)
-            exact = rows.matrix() @ part[every].T if len(every) else None
-            for v in range(len(part)):
-                if full[v]:
-                    column = int(np.searchsorted(every, v))
-                    hits = np.flatnonzero(exact[:, column] >= floor[v])
-                else:
-                    hits = ids[v][(ids[v] >= 0) & (scores[v] >= floor[v])]
-                mine = owners[hits]
-                found[v].update(mine[alive[mine]].tolist())
+            matrix, owners = rows.matrix(), rows.owner_array()
+            full = np.column_stack([part, np.ones(len(part))]).astype(np.float32)
+            for v, near in enumerate(rows.projection().within(part, floor)):
+                if len(near):
+                    hits = near[matrix[near] @ full[v] >= floor[v]]
+                    mine = owners[hits]
+                    found[v].update(mine[alive[mine]].tolist())
         return found
 
     def best_evidence(self, numbers: np.ndarray, vectors: np.ndarray,

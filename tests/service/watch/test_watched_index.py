@@ -1,6 +1,7 @@
 """The watched marks' index: the watched marks it names for a filing vector are those a
-product with every row names (flat and graph), rows ranked by the evidence they give
-after their penalties, including when more rows than it looks at reach the floor;
+product with every row names (rows' evidence after their penalties), for marks added
+before and after its directions were fitted and when many marks share one design;
+its bound is never below a row's product, and equal to it for rows in its directions;
 removed marks are skipped; the best evidence it gives each mark is the stored query's."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from models.network import ModelConfig
 from models.signals import VectorLayout
 from service.search.stored_query import StoredQuery
 from service.watch import watched_index
-from service.watch.watched_index import WatchedIndex
+from service.watch.watched_index import WatchedIndex, _Projection
 
 LAYOUT = VectorLayout.of(ModelConfig(hog_cells=6, hog_share=0.5, input_mode="ink+grey",
                                      embed_centre=0.8, embed_weight=0.7, hog_centre=0.6))
@@ -67,15 +68,16 @@ def _stored(rng: np.random.Generator, *rows: np.ndarray) -> np.ndarray:
     return vector.astype(np.float32)
 
 
-@pytest.mark.parametrize("graph", [False, True])
-def test_candidates_are_those_every_row_names(graph: bool, monkeypatch: pytest.MonkeyPatch
-                                              ) -> None:
-    monkeypatch.setattr(watched_index, "GRAPH_FROM", 10 if graph else 10**9)
+def test_candidates_are_those_every_row_names() -> None:
     rng = np.random.default_rng(0)
     queries = [_query(rng) for _ in range(300)]
-    index = WatchedIndex(LAYOUT, expected_rows=2000)
-    for query in queries:
+    index = WatchedIndex(LAYOUT)
+    for query in queries[:200]:
         index.add(query)
+    index.candidates(_stored(rng, queries[0].rows[0])[None, :], 0.5, np.zeros(1))  # fitted
+    for query in queries[200:]:  # projected on the directions fitted without them
+        index.add(query)
+    assert index.signals[1].projection().fitted_on < index.signals[1].matrix().shape[0]
     index.drop(5)
     # filings: noisy copies of some watched marks' rows (one of them turned: its row
     # loses the turn penalty), and unrelated vectors
@@ -103,8 +105,7 @@ def test_candidates_are_those_every_row_names(graph: bool, monkeypatch: pytest.M
     assert 123 not in index.candidates(turned[None, :], evidence + 0.06, np.zeros(1))[0]
 
 
-def test_more_rows_than_it_looks_at_reach_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(watched_index, "DEPTH", 4)
+def test_every_mark_of_a_design_many_watch_is_named() -> None:
     rng = np.random.default_rng(1)
     base = _query(rng)
     queries = [base] * 10 + [_query(rng) for _ in range(20)]  # ten marks watch one design
@@ -114,6 +115,51 @@ def test_more_rows_than_it_looks_at_reach_the_floor(monkeypatch: pytest.MonkeyPa
     found = index.candidates(_stored(rng, base.rows[0], base.rows[1])[None, :], 0.5,
                              np.zeros(1))
     assert found[0] == set(range(10))
+
+
+def _rows(units: np.ndarray, losses: np.ndarray) -> np.ndarray:
+    return np.column_stack([units, -losses]).astype(np.float32)
+
+
+def test_the_bound_is_never_below_a_rows_product_and_tight_in_its_directions() -> None:
+    rng = np.random.default_rng(3)
+    dim, rank = 120, watched_index.PROJECTED - 1
+    directions = _unit(rng.normal(size=(rank, dim)))
+    inside = _unit(rng.normal(size=(400, rank)) @ directions)  # in the fitted directions
+    outside = _unit(rng.normal(size=(100, dim)))  # added later, mostly outside them
+    losses = rng.choice([0.0, 0.05, 0.13], size=500)
+    projection = _Projection.fit(inside)
+    projection.add(_rows(inside, losses[:400]))
+    projection.add(_rows(outside, losses[400:]))
+    queries = _unit(np.vstack([rng.normal(size=(20, rank)) @ directions,
+                               rng.normal(size=(20, dim))]))
+    exact = queries @ np.vstack([inside, outside]).T - losses[None, :]
+    floors = np.full(len(queries), 0.2)
+    floors[::2] = 0.05
+    within = projection.within(queries, floors)
+    for q in range(len(queries)):
+        reaching = set(np.flatnonzero(exact[q] >= floors[q]).tolist())
+        assert reaching <= set(within[q].tolist())  # never misses a row
+        if q < 20:  # a query in the directions: the bound is the product on those rows
+            kept = set(within[q].tolist()) & set(range(400))
+            assert kept == reaching & set(range(400))
+    assert sum(len(w) for w in within) < 0.5 * len(queries) * 500  # and it prunes
+
+
+def test_the_directions_are_fitted_again_when_the_rows_double() -> None:
+    rng = np.random.default_rng(4)
+    index = WatchedIndex(LAYOUT)
+    for _ in range(10):
+        index.add(_query(rng))
+    first = index.signals[1].projection()
+    for _ in range(5):
+        index.add(_query(rng))
+    assert index.signals[1].projection() is first  # the new rows projected, not refitted
+    assert first.index.ntotal == index.signals[1].matrix().shape[0]
+    for _ in range(10):
+        index.add(_query(rng))
+    again = index.signals[1].projection()
+    assert again is not first and again.fitted_on == index.signals[1].matrix().shape[0]
 
 
 def test_best_evidence_is_the_stored_querys() -> None:
