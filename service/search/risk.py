@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+import numpy as np
+
 
 class RiskLevel(StrEnum):
     high = "high"
@@ -37,6 +39,13 @@ class RiskThresholds:
         if score >= self.medium:
             return RiskLevel.medium
         return RiskLevel.low
+
+    def levels(self, scores: np.ndarray) -> list[str]:
+        """The levels of many scores at once (``level``'s rule), as their values."""
+        scores = np.asarray(scores, np.float64)
+        return np.where(scores >= self.high, RiskLevel.high.value,
+                        np.where(scores >= self.medium, RiskLevel.medium.value,
+                                 RiskLevel.low.value)).tolist()
 
     @classmethod
     def for_model(cls, weights: Path, model_version: str) -> RiskThresholds:

@@ -32,7 +32,7 @@ from service.search.risk import RiskLevel, RiskThresholds
 from service.search.stored_query import StoredQuery
 from service.search.text_match import text_similarity
 from service.watch.store import AlertDraft, Watch, WatchedMark, WatchStore
-from service.watch.watched_index import WatchedIndex
+from service.watch.watched_index import BestEvidence, WatchedIndex
 
 #: the least score a watch at level "low" alerts on (below it: unrelated marks' matches)
 LOW_RISK_FLOOR = 0.5
@@ -40,6 +40,12 @@ LOW_RISK_FLOOR = 0.5
 DEFAULT_MIN_RISK = RiskLevel.medium
 #: scores this close to a watch's level are computed again the ranking's own way
 EXACT_NEAR = 1e-5
+
+
+def _joined(a: BestEvidence, b: BestEvidence) -> BestEvidence:
+    return BestEvidence(*(np.concatenate([x, y]) for x, y in
+                          zip((a.values, a.views, a.vectors, a.numbers),
+                              (b.values, b.views, b.vectors, b.numbers), strict=True)))
 
 
 @dataclass(frozen=True)
@@ -166,10 +172,10 @@ class WatchChecker:
     def check(self, filings: Sequence[Filing]) -> list[AlertDraft]:
         """The alerts ``filings`` raise (a filing is never checked against itself).
 
-        The watched marks near a filing (a row whose cosine may reach the floor of the
-        lowest level) and those whose words may be alike get their best evidence in one
-        product (``WatchedIndex.best_evidence``); those that may reach their watch's
-        level are scored from it, and scored again the ranking's own way
+        The watched marks with a row whose evidence on a filing reaches the floor of the
+        lowest level come with their best evidence (``WatchedIndex.hits``, exact); those
+        alike in words only get theirs in one product (``WatchedIndex.best_evidence``).
+        All are scored at once, and scored again the ranking's own way
         (``StoredQuery.evidence``) when the score lies within ``EXACT_NEAR`` of the level,
         so that rounding never decides an alert."""
         entries, index = self.index()
@@ -179,30 +185,35 @@ class WatchChecker:
         table = self._table(risk)
         need = self.need(float(table.thresholds[table.alive].min()))
         vectors = np.concatenate([f.vectors for f in filings]).astype(np.float32)
-        on_components = [np.arange(len(f.vectors)) > 0 for f in filings]  # whole first
+        counts = np.array([len(f.vectors) for f in filings])
+        firsts = np.cumsum(counts) - counts
+        on_components = [np.arange(count) > 0 for count in counts]  # whole first
         margins = np.where(np.concatenate(on_components), COMPONENT_MARGIN, 0.0)
-        near = index.candidates(vectors, need, margins)
+        filing_of, hits = index.hits(vectors, need, margins,
+                                     np.repeat(np.arange(len(filings)), counts))
+        bounds = np.searchsorted(filing_of, np.arange(len(filings) + 1))
         drafts: list[AlertDraft] = []
-        first = 0
-        for filing, on_component in zip(filings, on_components, strict=True):
-            count = len(filing.vectors)
-            numbers = set().union(*near[first:first + count])
-            first += count
+        for n, (filing, on_component) in enumerate(zip(filings, on_components, strict=True)):
+            mine = slice(bounds[n], bounds[n + 1])
+            found = BestEvidence(hits.values[mine], hits.views[mine],
+                                 hits.vectors[mine] - firsts[n], hits.numbers[mine])
             words = normalise_text(filing.text or "")
             by_words = index.words.candidates(words)
-            drafts += self._alerts(filing, on_component,
-                                   np.array(sorted(numbers | by_words), np.int64), by_words,
-                                   words, table, risk)
+            if by_words:
+                others = np.array(sorted(by_words - set(found.numbers.tolist())), np.int64)
+                if len(others):
+                    found = _joined(found, index.best_evidence(
+                        others, filing.vectors, on_component, COMPONENT_MARGIN))
+            drafts += self._alerts(filing, on_component, found, by_words, words, table, risk)
         return drafts
 
-    def _alerts(self, filing: Filing, on_component: np.ndarray, numbers: np.ndarray,
+    def _alerts(self, filing: Filing, on_component: np.ndarray, found: BestEvidence,
                 by_words: set[int], words: str, table: _Table, risk: RiskThresholds
                 ) -> list[AlertDraft]:
-        """The alerts among ``numbers`` (watched marks near the filing or alike in words),
-        scored all at once from their best evidence: shape, colour of the view that gave
-        it, words (``by_words`` holds every mark whose words may count)."""
-        index = self._index
-        found = index.best_evidence(numbers, filing.vectors, on_component, COMPONENT_MARGIN)
+        """The alerts among the watched marks ``found`` (near the filing or alike in
+        words, with their best evidence), scored all at once: shape, colour of the view
+        that gave it, words (``by_words`` holds every mark whose words may count)."""
+        index, numbers = self._index, found.numbers
         shape = np.clip(found.values, 0.0, 1.0)
         colour = None if filing.colour is None else index.colour_agreement(
             numbers, found.views, filing.colour)
@@ -214,10 +225,11 @@ class WatchChecker:
                 if similarity >= MIN_WORDS_SIMILARITY:
                     score[i] = with_words(float(score[i]), similarity)
         thresholds = table.thresholds[numbers]
-        maybe = (score >= thresholds - EXACT_NEAR) & table.alive[numbers] \
-            & (table.mark_ids[numbers] != filing.mark_id)
+        maybe = np.flatnonzero((score >= thresholds - EXACT_NEAR) & table.alive[numbers]
+                               & (table.mark_ids[numbers] != filing.mark_id))
+        levels = risk.levels(score[maybe])
         drafts = []
-        for i in np.flatnonzero(maybe):
+        for i, level in zip(maybe.tolist(), levels, strict=True):
             number = int(numbers[i])
             watch, mark = self._entries[number]
             if not table.unfiltered[number] and not passes_filters(watch, filing):
@@ -234,7 +246,7 @@ class WatchChecker:
                 vector = int(found.vectors[i])
                 drafts.append(AlertDraft(
                     watch.id, mark.id, filing.mark_id, filing.content_hash, float(score[i]),
-                    float(shape[i]), risk.level(float(score[i])).value,
+                    float(shape[i]), level,
                     "whole" if vector == 0 else filing.parts[vector - 1]))
         return drafts
 

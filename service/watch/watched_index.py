@@ -176,12 +176,13 @@ class _SignalRows:
 
 @dataclass(frozen=True)
 class BestEvidence:
-    """Per watched mark, its best evidence on a filing, the query view of the row that
-    gave it and the filing's vector it found (0: the whole; -1: no row)."""
+    """Per watched mark (``numbers``), its best evidence on a filing, the query view of
+    the row that gave it and the filing's vector it found (0: the whole; -1: no row)."""
 
     values: np.ndarray
     views: np.ndarray
     vectors: np.ndarray
+    numbers: np.ndarray
 
 
 def _cosine_per_evidence(signal: Signal) -> float:
@@ -201,6 +202,7 @@ class WatchedIndex:
         self.words = WatchedWords()
         self._colour_firsts: list[int] = []  # each mark's first view in the colour rows
         self._colour_rows: list[np.ndarray] = []
+        self._colour_count = 0
         self._colours: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
@@ -223,8 +225,9 @@ class WatchedIndex:
                      query.turn_penalties[mine] + query.penalties[mine], query.views[mine],
                      number)
         self.words.add(number, query.text)
-        self._colour_firsts.append(sum(len(c) for c in self._colour_rows))
+        self._colour_firsts.append(self._colour_count)
         self._colour_rows.append(query.colours)
+        self._colour_count += len(query.colours)
         self._colours = None
         return number
 
@@ -252,12 +255,15 @@ class WatchedIndex:
     def dead_share(self) -> float:
         return 0.0 if not self.alive else 1.0 - sum(self.alive) / len(self.alive)
 
-    def candidates(self, vectors: np.ndarray, need: float, losses: np.ndarray
-                   ) -> list[set[int]]:
-        """Per filing vector (stored form, (N, D)), the live watched marks with a row whose
-        evidence on it, less ``losses`` (per vector: a figure's margin), reaches ``need``
-        (all of them: the bound's rows are compared in full)."""
-        found: list[set[int]] = [set() for _ in range(len(vectors))]
+    def hits(self, vectors: np.ndarray, need: float, losses: np.ndarray, filing_of: np.ndarray
+             ) -> tuple[np.ndarray, BestEvidence]:
+        """Per (filing, live watched mark) with a row whose evidence on one of the filing's
+        vectors (``filing_of``: each vector's filing), less ``losses`` (per vector: a
+        figure's margin), reaches ``need``: the filing, and the best such evidence with
+        its row's query view and the vector (all of them: the bound's rows are compared
+        in full). That is the mark's best evidence on the filing (its other rows do not
+        reach ``need``), sorted by filing."""
+        found: list[tuple[np.ndarray, ...]] = []
         alive = np.asarray(self.alive)
         for rows, signal in zip(self.signals, self.layout.signals, strict=True):
             if not rows.owners:
@@ -265,14 +271,31 @@ class WatchedIndex:
             part = np.asarray(vectors[:, rows.start:rows.stop], np.float64)
             part = part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
             floor = signal.centre + (need + np.asarray(losses)) * rows.scale - ROUNDING
-            matrix, owners = rows.matrix(), rows.owner_array()
+            matrix, owners, views = rows.matrix(), rows.owner_array(), rows.arrays()[3]
             full = np.column_stack([part, np.ones(len(part))]).astype(np.float32)
             for v, near in enumerate(rows.projection().within(part, floor)):
-                if len(near):
-                    hits = near[matrix[near] @ full[v] >= floor[v]]
-                    mine = owners[hits]
-                    found[v].update(mine[alive[mine]].tolist())
-        return found
+                if not len(near):
+                    continue
+                products = matrix[near] @ full[v]
+                keep = products >= floor[v]
+                near, products = near[keep], products[keep].astype(np.float64)
+                live = alive[owners[near]]
+                near = near[live]
+                found.append((np.full(len(near), v), owners[near],
+                              (products[live] - signal.centre) / rows.scale - losses[v],
+                              views[near]))
+        empty = np.zeros(0, np.int64)
+        if not found or not sum(len(f[0]) for f in found):
+            return empty, BestEvidence(np.zeros(0), empty, empty, empty)
+        vector, mark, value, view = (np.concatenate(x) for x in zip(*found, strict=True))
+        filing = np.asarray(filing_of, np.int64)[vector]
+        order = np.lexsort((vector, -value, mark, filing))  # per filing and mark, best first
+        vector, mark, value, view, filing = (x[order] for x in (vector, mark, value, view,
+                                                                 filing))
+        first = np.flatnonzero(np.r_[True, (mark[1:] != mark[:-1])
+                                     | (filing[1:] != filing[:-1])])
+        return filing[first], BestEvidence(value[first], view[first], vector[first],
+                                           mark[first])
 
     def best_evidence(self, numbers: np.ndarray, vectors: np.ndarray,
                       on_component: np.ndarray, margin: float) -> BestEvidence:
@@ -281,7 +304,7 @@ class WatchedIndex:
         ``margin``): what ``StoredQuery.best`` finds, for all of them in one product per
         signal (up to float rounding: the checker scores near a level again exactly)."""
         best = BestEvidence(np.full(len(numbers), -np.inf), np.zeros(len(numbers), np.int64),
-                            np.full(len(numbers), -1, np.int64))
+                            np.full(len(numbers), -1, np.int64), np.asarray(numbers, np.int64))
         penalty = np.where(on_component, margin, 0.0)[None, :]
         for rows, signal in zip(self.signals, self.layout.signals, strict=True):
             firsts, counts, losses, views = rows.arrays()

@@ -58,6 +58,13 @@ def _brute(queries: list[StoredQuery], alive: list[bool], vector: np.ndarray,
     return found
 
 
+def _named(index: WatchedIndex, vectors: np.ndarray, need: float, losses: np.ndarray
+           ) -> list[set[int]]:
+    """The marks ``hits`` names for each vector (each vector its own filing)."""
+    filing_of, hits = index.hits(vectors, need, losses, np.arange(len(vectors)))
+    return [set(hits.numbers[filing_of == v].tolist()) for v in range(len(vectors))]
+
+
 def _stored(rng: np.random.Generator, *rows: np.ndarray) -> np.ndarray:
     """A filing vector in stored form (each signal's slice of norm sqrt(share)) near the
     sum of ``rows``."""
@@ -74,7 +81,7 @@ def test_candidates_are_those_every_row_names() -> None:
     index = WatchedIndex(LAYOUT)
     for query in queries[:200]:
         index.add(query)
-    index.candidates(_stored(rng, queries[0].rows[0])[None, :], 0.5, np.zeros(1))  # fitted
+    _named(index, _stored(rng, queries[0].rows[0])[None, :], 0.5, np.zeros(1))  # fitted
     for query in queries[200:]:  # projected on the directions fitted without them
         index.add(query)
     assert index.signals[1].projection().fitted_on < index.signals[1].matrix().shape[0]
@@ -86,23 +93,23 @@ def test_candidates_are_those_every_row_names() -> None:
     filings += [_stored(rng, rng.normal(size=LAYOUT.dim)) for _ in range(4)]
     vectors = np.stack(filings)
     need = 0.5
-    found = index.candidates(vectors, need, np.zeros(len(vectors)))
+    found = _named(index, vectors, need, np.zeros(len(vectors)))
     for v, vector in enumerate(vectors):
         assert found[v] == _brute(queries, index.alive, vector, need)
     assert found[0] == set() and 17 in found[1] and 123 in found[2]  # 5 was removed
     assert found[4:] == [set()] * 4
     # a figure's vector loses the margin: a copy just above the level is then below it
     best = float(queries[17].evidence(vectors[1:2], np.array([False]), LAYOUT, 0.0).max())
-    assert 17 not in index.candidates(vectors[1:2], best - 0.01, np.array([0.02]))[0]
-    assert 17 in index.candidates(vectors[1:2], best - 0.01, np.array([0.0]))[0]
+    assert 17 not in _named(index, vectors[1:2], best - 0.01, np.array([0.02]))[0]
+    assert 17 in _named(index, vectors[1:2], best - 0.01, np.array([0.0]))[0]
     # a filing like one of mark 123's turned rows only: that row's evidence is its
     # cosine's less the turn penalty, so a level between the two does not name it
     turned = _stored(rng, queries[123].rows[2])
     evidence = float(queries[123].evidence(turned[None, :], np.array([False]), LAYOUT,
                                            0.0).max())
     assert queries[123].turn_penalties[2] == pytest.approx(0.13)
-    assert 123 in index.candidates(turned[None, :], evidence - 0.01, np.zeros(1))[0]
-    assert 123 not in index.candidates(turned[None, :], evidence + 0.06, np.zeros(1))[0]
+    assert 123 in _named(index, turned[None, :], evidence - 0.01, np.zeros(1))[0]
+    assert 123 not in _named(index, turned[None, :], evidence + 0.06, np.zeros(1))[0]
 
 
 def test_every_mark_of_a_design_many_watch_is_named() -> None:
@@ -112,7 +119,7 @@ def test_every_mark_of_a_design_many_watch_is_named() -> None:
     index = WatchedIndex(LAYOUT)
     for query in queries:
         index.add(query)
-    found = index.candidates(_stored(rng, base.rows[0], base.rows[1])[None, :], 0.5,
+    found = _named(index, _stored(rng, base.rows[0], base.rows[1])[None, :], 0.5,
                              np.zeros(1))
     assert found[0] == set(range(10))
 
@@ -181,3 +188,35 @@ def test_best_evidence_is_the_stored_querys() -> None:
         assert found.values[i] == pytest.approx(value, abs=1e-5)
         assert (found.views[i], found.vectors[i]) == (view, vector)
     assert found.vectors[numbers == 7][0] == 0 and found.vectors[numbers == 30][0] == 2
+
+
+def test_hits_give_each_mark_it_names_the_stored_querys_best_evidence() -> None:
+    rng = np.random.default_rng(5)
+    queries = [_query(rng, turned=3, views=1 + n % 3) for n in range(60)]
+    index = WatchedIndex(LAYOUT)
+    for query in queries:
+        index.add(query)
+    # two filings: one of three vectors (the whole, two figures) near marks 7 and 30,
+    # one of a single vector near a turned row of mark 41
+    vectors = np.stack([_stored(rng, queries[7].rows[0], queries[7].rows[2]),
+                        _stored(rng, rng.normal(size=LAYOUT.dim)),
+                        _stored(rng, queries[30].rows[0], queries[30].rows[1]),
+                        _stored(rng, queries[41].rows[2])])
+    filing_of = np.array([0, 0, 0, 1])
+    on_component = np.array([False, True, True, False])
+    need = 0.2
+    filings, found = index.hits(vectors, need, np.where(on_component, 0.05, 0.0), filing_of)
+    assert np.all(np.diff(filings) >= 0)  # sorted by filing
+    named = {(int(f), int(n)) for f, n in zip(filings, found.numbers, strict=True)}
+    assert {(0, 7), (0, 30), (1, 41)} <= named
+    for f in (0, 1):
+        mine = filing_of == f
+        for number, query in enumerate(queries):
+            evidence = query.evidence(vectors[mine], on_component[mine], LAYOUT, 0.05)
+            value, view, vector = query.best(evidence)
+            at = np.flatnonzero((filings == f) & (found.numbers == number))
+            assert len(at) == (value >= need)  # named exactly when its best reaches need
+            if len(at):
+                assert found.values[at[0]] == pytest.approx(value, abs=1e-5)
+                assert found.views[at[0]] == view
+                assert found.vectors[at[0]] == np.flatnonzero(mine)[vector]
