@@ -106,6 +106,7 @@ class WatchChecker:
         self.model_version = model_version
         self.risk = risk
         self._version: str | None = None
+        self._risk: RiskThresholds | None = None  # the levels the index was built for
         self._index = WatchedIndex(layout)
         self._entries: list[tuple[Watch, WatchedMark]] = []
         self._numbers: dict[int, int] = {}  # watched mark id -> number in the index
@@ -114,15 +115,16 @@ class WatchChecker:
     def index(self) -> tuple[list[tuple[Watch, WatchedMark]], WatchedIndex]:
         """The watched marks and their index, brought up to date with the table. Marks
         planned with another model are left out until they are planned again."""
-        version = self.store.version()
-        if version == self._version:
+        version, risk = self.store.version(), self.risk()
+        if version == self._version and risk == self._risk:
             return self._entries, self._index
         plans = [(w, m, q) for w, m, q in self.store.plans(self._known_ids())
                  if m.model_version == self.model_version]
         current = self.store.watched_mark_ids()
         gone = [n for mark_id, n in self._numbers.items() if mark_id not in current]
-        if gone and (len(gone) + self._index.dead_share() * len(self._entries)
-                     > 0.25 * max(1, len(self._entries))):
+        if risk != self._risk or (gone and (
+                len(gone) + self._index.dead_share() * len(self._entries)
+                > 0.25 * max(1, len(self._entries)))):  # new levels: rows' reach changes
             self._reset()
             plans = [(w, m, q) for w, m, q in self.store.plans()
                      if m.model_version == self.model_version]
@@ -131,11 +133,11 @@ class WatchChecker:
                 self._index.drop(number)
                 del self._numbers[self._entries[number][1].id]
         for watch, mark, query in plans:
-            number = self._index.add(query)
+            number = self._index.add(query, self.need(watch_threshold(watch, risk)))
             self._entries.append((watch, mark))
             self._numbers[mark.id] = number
         self._index.fit()
-        self._version = version
+        self._version, self._risk = version, risk
         return self._entries, self._index
 
     def _known_ids(self) -> set[int]:
@@ -174,7 +176,7 @@ class WatchChecker:
 
         The watched marks with a row whose evidence on a filing reaches the floor of the
         lowest level come with their best evidence (``WatchedIndex.hits``, exact); those
-        alike in words only get theirs in one product (``WatchedIndex.best_evidence``).
+        alike in words get theirs in one product (``WatchedIndex.best_evidence``).
         All are scored at once, and scored again the ranking's own way
         (``StoredQuery.evidence``) when the score lies within ``EXACT_NEAR`` of the level,
         so that rounding never decides an alert."""
@@ -199,11 +201,13 @@ class WatchChecker:
                                  hits.vectors[mine] - firsts[n], hits.numbers[mine])
             words = normalise_text(filing.text or "")
             by_words = index.words.candidates(words)
-            if by_words:
-                others = np.array(sorted(by_words - set(found.numbers.tolist())), np.int64)
-                if len(others):
-                    found = _joined(found, index.best_evidence(
-                        others, filing.vectors, on_component, COMPONENT_MARGIN))
+            if by_words:  # words may raise a score from below the need: their best in full
+                alike = np.array(sorted(by_words), np.int64)
+                keep = ~np.isin(found.numbers, alike)
+                found = _joined(BestEvidence(found.values[keep], found.views[keep],
+                                             found.vectors[keep], found.numbers[keep]),
+                                index.best_evidence(alike, filing.vectors, on_component,
+                                                    COMPONENT_MARGIN))
             drafts += self._alerts(filing, on_component, found, by_words, words, table, risk)
         return drafts
 

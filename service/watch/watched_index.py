@@ -20,6 +20,9 @@ found without a product with every row, and without missing one (a graph search 
   icons: about 65 rows a filing vector, for 9 that reach it), and those few are
   compared with the filing in full.
 
+A row that cannot reach its own watch's need even on an identical image (at ``high``,
+an embedding row or a turned descriptor row) is not scanned at all.
+
 The embeddings lie in few directions (48 hold 99.8 % of their spread), the descriptors
 in more (32 hold 59 %), which is why the bound is tight enough to leave few rows. A new
 watched mark is projected on the directions already fitted (the bound holds for any
@@ -48,7 +51,7 @@ from service.watch.watched_words import WatchedWords
 PROJECTED = 32  # directions a signal's rows are seen through (the bound's product)
 REFIT_GROWTH = 2.0  # the directions are fitted again when the rows have grown this much
 FIT_ROWS = 50_000  # rows the directions are fitted on, at most (evenly spaced)
-ROW_PRODUCTS = 20_000_000  # vectors x rows per range search (bounds its result's size)
+ROW_PRODUCTS = 50_000_000  # vectors x rows per range search (bounds its result's size)
 ROUNDING = 1e-5  # floors lowered by this: float32 products never decide a candidate
 
 
@@ -60,20 +63,21 @@ class _Projection:
 
     basis: np.ndarray  # (d, D) orthonormal rows
     index: faiss.IndexFlatIP
-    fitted_on: int  # rows the directions were fitted on
+    fitted_on: int  # rows the signal had when the directions were fitted
+    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # their rows
+    covered: int = 0  # rows of the signal looked at (added, or left out as unreachable)
 
     @classmethod
-    def fit(cls, units: np.ndarray) -> _Projection:
+    def fit(cls, units: np.ndarray, rows: int) -> _Projection:
         """Directions for ``units`` (rows of unit vectors): their mean, then their top
-        principal directions."""
+        principal directions (``rows``: the signal's rows now)."""
         sample = units[::max(1, len(units) // FIT_ROWS)].astype(np.float64)
         mean = sample.mean(axis=0)
         centred = sample - mean
         _, vectors = np.linalg.eigh(centred.T @ centred)  # ascending
         top = vectors[:, ::-1][:, :max(0, min(PROJECTED, units.shape[1]) - 1)]
         basis, _ = np.linalg.qr(np.column_stack([mean, top]))
-        return cls(np.ascontiguousarray(basis.T), faiss.IndexFlatIP(len(basis.T) + 2),
-                   len(units))
+        return cls(np.ascontiguousarray(basis.T), faiss.IndexFlatIP(len(basis.T) + 2), rows)
 
     def parts(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each unit vector's projection on the directions and the norm of what is left."""
@@ -82,11 +86,13 @@ class _Projection:
         left = np.linalg.norm(units - projected @ self.basis, axis=1)
         return projected, left
 
-    def add(self, rows: np.ndarray) -> None:
-        """Rows in index form ([unit, -loss x scale])."""
-        projected, left = self.parts(rows[:, :-1])
-        self.index.add(np.ascontiguousarray(
-            np.column_stack([projected, left, rows[:, -1]]), np.float32))
+    def add(self, rows: np.ndarray, ids: np.ndarray) -> None:
+        """Rows in index form ([unit, -loss x scale]) and their numbers."""
+        if len(rows):
+            projected, left = self.parts(rows[:, :-1])
+            self.index.add(np.ascontiguousarray(
+                np.column_stack([projected, left, rows[:, -1]]), np.float32))
+            self.ids = np.concatenate([self.ids, np.asarray(ids, np.int64)])
 
     def within(self, units: np.ndarray, floors: np.ndarray) -> list[np.ndarray]:
         """Per unit vector, the rows whose bound reaches its floor (a superset of the
@@ -102,7 +108,7 @@ class _Projection:
                 chunk = same[lo:lo + step]
                 limits, _, ids = self.index.range_search(queries[chunk], float(floor))
                 for k, v in enumerate(chunk):
-                    out[v] = ids[limits[k]:limits[k + 1]].astype(np.int64)
+                    out[v] = self.ids[ids[limits[k]:limits[k + 1]]]
         return out
 
 
@@ -119,6 +125,7 @@ class _SignalRows:
     scale: float  # cosine per unit of evidence
     losses: list[np.ndarray] = field(default_factory=list)
     views: list[np.ndarray] = field(default_factory=list)
+    reach: list[np.ndarray] = field(default_factory=list)  # may reach their mark's need
     firsts: list[int] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
     _matrix: np.ndarray | None = None
@@ -126,8 +133,8 @@ class _SignalRows:
     _owners: np.ndarray | None = None
     _projection: _Projection | None = None
 
-    def add(self, parts: np.ndarray, losses: np.ndarray, views: np.ndarray, owner: int
-            ) -> None:
+    def add(self, parts: np.ndarray, losses: np.ndarray, views: np.ndarray, owner: int,
+            reach: np.ndarray) -> None:
         self.firsts.append(len(self.owners))
         self.counts.append(len(parts))
         self._arrays = None
@@ -138,6 +145,7 @@ class _SignalRows:
             self.rows.append(rows)
             self.losses.append(np.asarray(losses, np.float64))
             self.views.append(np.asarray(views, np.int64))
+            self.reach.append(np.asarray(reach, bool))
             self._matrix = self._owners = None
 
     def matrix(self) -> np.ndarray:
@@ -149,13 +157,16 @@ class _SignalRows:
     def projection(self) -> _Projection:
         """The rows' bound, fitted when the rows have grown ``REFIT_GROWTH`` times since
         the last fit, else brought up to date with the rows added since."""
-        p = self._projection
-        if p is None or len(self.owners) >= REFIT_GROWTH * p.fitted_on:
-            matrix = self.matrix()
-            p = self._projection = _Projection.fit(matrix[:, :-1])
-            p.add(matrix)
-        elif p.index.ntotal < len(self.owners):
-            p.add(self.matrix()[p.index.ntotal:])
+        p, total = self._projection, len(self.owners)
+        if p is None or total >= REFIT_GROWTH * p.fitted_on:
+            reach = np.concatenate(self.reach)
+            ids = np.flatnonzero(reach) if reach.any() else np.arange(total)
+            p = self._projection = _Projection.fit(self.matrix()[ids, :-1], total)
+        if p.covered < total:
+            new = np.arange(p.covered, total)
+            new = new[np.concatenate(self.reach)[new]]
+            p.add(self.matrix()[new], new)
+            p.covered = total
         return p
 
     def owner_array(self) -> np.ndarray:
@@ -212,18 +223,22 @@ class WatchedIndex:
     def rows(self) -> int:
         return sum(len(s.owners) for s in self.signals)
 
-    def add(self, query: StoredQuery) -> int:
-        """Index one watched mark's rows; returns its number."""
+    def add(self, query: StoredQuery, need: float = -np.inf) -> int:
+        """Index one watched mark's rows; returns its number. Rows whose evidence cannot
+        reach ``need`` (the least its watch alerts on by shape) even on an identical
+        image (a turned row of a mark watched at ``high``) are left out of the scan."""
         number = len(self.queries)
         self.queries.append(query)
         self.alive.append(True)
-        for i, rows in enumerate(self.signals):
+        for i, (rows, signal) in enumerate(zip(self.signals, self.layout.signals,
+                                               strict=True)):
             mine = query.signals == i
             part = query.rows[mine, rows.start:rows.stop]
             norms = np.linalg.norm(part, axis=1, keepdims=True)
-            rows.add(part / np.maximum(norms, 1e-12),
-                     query.turn_penalties[mine] + query.penalties[mine], query.views[mine],
-                     number)
+            losses = query.turn_penalties[mine] + query.penalties[mine]
+            best = float(signal.evidence(np.array([np.sqrt(signal.share)]))[0])  # cosine 1
+            rows.add(part / np.maximum(norms, 1e-12), losses, query.views[mine], number,
+                     best - losses >= need - ROUNDING)
         self.words.add(number, query.text)
         self._colour_firsts.append(self._colour_count)
         self._colour_rows.append(query.colours)
@@ -261,8 +276,10 @@ class WatchedIndex:
         vectors (``filing_of``: each vector's filing), less ``losses`` (per vector: a
         figure's margin), reaches ``need``: the filing, and the best such evidence with
         its row's query view and the vector (all of them: the bound's rows are compared
-        in full). That is the mark's best evidence on the filing (its other rows do not
-        reach ``need``), sorted by filing."""
+        in full), sorted by filing. That is the mark's best evidence on the filing when
+        its best reaches the need its row was added with (``add``: rows that cannot reach
+        it are not scanned, so below it the hits may understate the best; only words can
+        then raise the mark to its level, and the checker scores those marks in full)."""
         found: list[tuple[np.ndarray, ...]] = []
         alive = np.asarray(self.alive)
         for rows, signal in zip(self.signals, self.layout.signals, strict=True):

@@ -135,9 +135,9 @@ def test_the_bound_is_never_below_a_rows_product_and_tight_in_its_directions() -
     inside = _unit(rng.normal(size=(400, rank)) @ directions)  # in the fitted directions
     outside = _unit(rng.normal(size=(100, dim)))  # added later, mostly outside them
     losses = rng.choice([0.0, 0.05, 0.13], size=500)
-    projection = _Projection.fit(inside)
-    projection.add(_rows(inside, losses[:400]))
-    projection.add(_rows(outside, losses[400:]))
+    projection = _Projection.fit(inside, 400)
+    projection.add(_rows(inside, losses[:400]), np.arange(400))
+    projection.add(_rows(outside, losses[400:]), np.arange(400, 500))
     queries = _unit(np.vstack([rng.normal(size=(20, rank)) @ directions,
                                rng.normal(size=(20, dim))]))
     exact = queries @ np.vstack([inside, outside]).T - losses[None, :]
@@ -162,7 +162,7 @@ def test_the_directions_are_fitted_again_when_the_rows_double() -> None:
     for _ in range(5):
         index.add(_query(rng))
     assert index.signals[1].projection() is first  # the new rows projected, not refitted
-    assert first.index.ntotal == index.signals[1].matrix().shape[0]
+    assert first.index.ntotal == first.covered == index.signals[1].matrix().shape[0]
     for _ in range(10):
         index.add(_query(rng))
     again = index.signals[1].projection()
@@ -220,3 +220,28 @@ def test_hits_give_each_mark_it_names_the_stored_querys_best_evidence() -> None:
                 assert found.values[at[0]] == pytest.approx(value, abs=1e-5)
                 assert found.views[at[0]] == view
                 assert found.vectors[at[0]] == np.flatnonzero(mine)[vector]
+
+
+def test_rows_that_cannot_reach_their_watchs_need_are_not_scanned() -> None:
+    rng = np.random.default_rng(6)
+    queries = [_query(rng, turned=4) for _ in range(40)]
+    needs = [0.95 if n % 2 else 0.3 for n in range(40)]  # odd marks: watched at "high"
+    index = WatchedIndex(LAYOUT)
+    for query, need in zip(queries, needs, strict=True):
+        index.add(query, need)
+    # at 0.95 an embedding row (weight 0.7) and a turned row (0.87 at most) cannot
+    # reach: of an odd mark only its descriptor row as drawn is scanned
+    for rows in index.signals:
+        rows.projection()
+    scanned = [int(index.signals[s].projection().index.ntotal) for s in (0, 1)]
+    assert scanned == [20, 20 * 5 + 20 * 1]
+    # and every mark whose best evidence reaches its own need is still named
+    vectors = np.stack([_stored(rng, queries[n].rows[k]) for n, k in
+                        ((3, 1), (3, 0), (3, 2), (4, 0), (4, 2))])
+    found = _named(index, vectors, 0.3, np.zeros(len(vectors)))
+    for v, vector in enumerate(vectors):
+        reaching = {n for n, q in enumerate(queries) if q.best(q.evidence(
+            vector[None, :], np.array([False]), LAYOUT, 0.0))[0] >= needs[n]}
+        assert reaching <= found[v]
+    assert 3 in found[0] and 3 not in found[1] | found[2]  # drawn: named; else out of reach
+    assert 4 in found[3] and 4 in found[4]
