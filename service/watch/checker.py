@@ -118,20 +118,18 @@ class WatchChecker:
         version, risk = self.store.version(), self.risk()
         if version == self._version and risk == self._risk:
             return self._entries, self._index
-        plans = [(w, m, q) for w, m, q in self.store.plans(self._known_ids())
-                 if m.model_version == self.model_version]
         current = self.store.watched_mark_ids()
         gone = [n for mark_id, n in self._numbers.items() if mark_id not in current]
         if risk != self._risk or (gone and (
                 len(gone) + self._index.dead_share() * len(self._entries)
                 > 0.25 * max(1, len(self._entries)))):  # new levels: rows' reach changes
             self._reset()
-            plans = [(w, m, q) for w, m, q in self.store.plans()
-                     if m.model_version == self.model_version]
         else:
             for number in gone:
                 self._index.drop(number)
                 del self._numbers[self._entries[number][1].id]
+        plans = [(w, m, q) for w, m, q in self.store.plans(self._known_ids())
+                 if m.model_version == self.model_version]
         for watch, mark, query in plans:
             number = self._index.add(query, self.need(watch_threshold(watch, risk)))
             self._entries.append((watch, mark))
