@@ -42,12 +42,6 @@ DEFAULT_MIN_RISK = RiskLevel.medium
 EXACT_NEAR = 1e-5
 
 
-def _joined(a: BestEvidence, b: BestEvidence) -> BestEvidence:
-    return BestEvidence(*(np.concatenate([x, y]) for x, y in
-                          zip((a.values, a.views, a.vectors, a.numbers),
-                              (b.values, b.views, b.vectors, b.numbers), strict=True)))
-
-
 @dataclass(frozen=True)
 class _Table:
     """Per watched mark (by number): its watch's threshold, whether the watch has no
@@ -194,18 +188,14 @@ class WatchChecker:
         bounds = np.searchsorted(filing_of, np.arange(len(filings) + 1))
         drafts: list[AlertDraft] = []
         for n, (filing, on_component) in enumerate(zip(filings, on_components, strict=True)):
-            mine = slice(bounds[n], bounds[n + 1])
-            found = BestEvidence(hits.values[mine], hits.views[mine],
-                                 hits.vectors[mine] - firsts[n], hits.numbers[mine])
+            found = hits.take(slice(bounds[n], bounds[n + 1]), firsts[n])
             words = normalise_text(filing.text or "")
             by_words = index.words.candidates(words)
             if by_words:  # words may raise a score from below the need: their best in full
                 alike = np.array(sorted(by_words), np.int64)
-                keep = ~np.isin(found.numbers, alike)
-                found = _joined(BestEvidence(found.values[keep], found.views[keep],
-                                             found.vectors[keep], found.numbers[keep]),
-                                index.best_evidence(alike, filing.vectors, on_component,
-                                                    COMPONENT_MARGIN))
+                found = found.take(~np.isin(found.numbers, alike)).joined(
+                    index.best_evidence(alike, filing.vectors, on_component,
+                                        COMPONENT_MARGIN))
             drafts += self._alerts(filing, on_component, found, by_words, words, table, risk)
         return drafts
 
@@ -223,9 +213,8 @@ class WatchChecker:
         if words:
             for i in np.flatnonzero(np.isin(numbers, list(by_words))):
                 text = index.queries[numbers[i]].text
-                similarity = text_similarity(text, words) if text else 0.0
-                if similarity >= MIN_WORDS_SIMILARITY:
-                    score[i] = with_words(float(score[i]), similarity)
+                if text:  # below MIN_WORDS_SIMILARITY words add nothing (with_words)
+                    score[i] = with_words(float(score[i]), text_similarity(text, words))
         thresholds = table.thresholds[numbers]
         maybe = np.flatnonzero((score >= thresholds - EXACT_NEAR) & table.alive[numbers]
                                & (table.mark_ids[numbers] != filing.mark_id))
@@ -245,11 +234,8 @@ class WatchChecker:
                 if draft.score >= thresholds[i]:
                     drafts.append(draft)
             elif score[i] >= thresholds[i]:
-                vector = int(found.vectors[i])
-                drafts.append(AlertDraft(
-                    watch.id, mark.id, filing.mark_id, filing.content_hash, float(score[i]),
-                    float(shape[i]), level,
-                    "whole" if vector == 0 else filing.parts[vector - 1]))
+                drafts.append(_alert(filing, watch, mark, float(score[i]), float(shape[i]),
+                                     level, int(found.vectors[i])))
         return drafts
 
     def _draft(self, filing: Filing, watch: Watch, mark: WatchedMark, query: StoredQuery,
@@ -264,6 +250,12 @@ class WatchChecker:
             found = text_similarity(query.text, words)
             similarity = found if found >= MIN_WORDS_SIMILARITY else None
         score = final_score(shape, colour, similarity, SearchMode.composite)
-        matched = "whole" if vector == 0 else filing.parts[vector - 1]
-        return AlertDraft(watch.id, mark.id, filing.mark_id, filing.content_hash, score,
-                          shape, risk.level(score).value, matched)
+        return _alert(filing, watch, mark, score, shape, risk.level(score).value, vector)
+
+
+def _alert(filing: Filing, watch: Watch, mark: WatchedMark, score: float, shape: float,
+           level: str, vector: int) -> AlertDraft:
+    """The alert ``filing`` raises on ``mark`` of ``watch``; ``vector`` is the filing's
+    vector that matched (0: the whole, else a figure)."""
+    return AlertDraft(watch.id, mark.id, filing.mark_id, filing.content_hash, score, shape,
+                      level, "whole" if vector == 0 else filing.parts[vector - 1])

@@ -40,6 +40,7 @@ and the index is rebuilt when they make up a quarter of its rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import faiss
 import numpy as np
@@ -112,6 +113,16 @@ class _Projection:
         return out
 
 
+class _Flat(NamedTuple):
+    """A signal's rows as flat arrays (``_SignalRows.arrays``)."""
+
+    firsts: np.ndarray  # each owner's first row
+    counts: np.ndarray  # each owner's row count
+    losses: np.ndarray  # each row's turn and crowding penalties
+    views: np.ndarray  # each row's query view
+    reach: np.ndarray  # each row may reach its owner's need
+
+
 @dataclass
 class _SignalRows:
     """One signal's rows: the FAISS index, each row's owner, the rows themselves (for
@@ -123,13 +134,14 @@ class _SignalRows:
     start: int
     stop: int
     scale: float  # cosine per unit of evidence
+    ceiling: float  # a row's evidence on an identical image, before its losses
     losses: list[np.ndarray] = field(default_factory=list)
     views: list[np.ndarray] = field(default_factory=list)
     reach: list[np.ndarray] = field(default_factory=list)  # may reach their mark's need
     firsts: list[int] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
     _matrix: np.ndarray | None = None
-    _arrays: tuple[np.ndarray, ...] | None = None
+    _arrays: _Flat | None = None
     _owners: np.ndarray | None = None
     _projection: _Projection | None = None
 
@@ -158,15 +170,16 @@ class _SignalRows:
         """The rows' bound, fitted when the rows have grown ``REFIT_GROWTH`` times since
         the last fit, else brought up to date with the rows added since."""
         p, total = self._projection, len(self.owners)
+        if p is not None and p.covered == total:
+            return p
+        reach = self.arrays().reach
         if p is None or total >= REFIT_GROWTH * p.fitted_on:
-            reach = np.concatenate(self.reach)
             ids = np.flatnonzero(reach) if reach.any() else np.arange(total)
             p = self._projection = _Projection.fit(self.matrix()[ids, :-1], total)
-        if p.covered < total:
-            new = np.arange(p.covered, total)
-            new = new[np.concatenate(self.reach)[new]]
-            p.add(self.matrix()[new], new)
-            p.covered = total
+        new = np.arange(p.covered, total)
+        new = new[reach[new]]
+        p.add(self.matrix()[new], new)
+        p.covered = total
         return p
 
     def owner_array(self) -> np.ndarray:
@@ -175,13 +188,14 @@ class _SignalRows:
             self._owners = np.asarray(self.owners, np.int64)
         return self._owners
 
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        """Each owner's first row and row count; every row's loss and query view."""
+    def arrays(self) -> _Flat:
+        """Each owner's first row and row count; every row's loss, query view and reach
+        (built once after a change)."""
         if self._arrays is None:
-            flat = [np.concatenate(x) if x else np.zeros(0, d)
-                    for x, d in ((self.losses, np.float64), (self.views, np.int64))]
-            self._arrays = (np.asarray(self.firsts, np.int64),
-                            np.asarray(self.counts, np.int64), *flat)
+            flat = [np.concatenate(x) if x else np.zeros(0, d) for x, d in
+                    ((self.losses, np.float64), (self.views, np.int64), (self.reach, bool))]
+            self._arrays = _Flat(np.asarray(self.firsts, np.int64),
+                                 np.asarray(self.counts, np.int64), *flat)
         return self._arrays
 
 
@@ -195,6 +209,17 @@ class BestEvidence:
     vectors: np.ndarray
     numbers: np.ndarray
 
+    def take(self, which: slice | np.ndarray, first_vector: int = 0) -> BestEvidence:
+        """Some of the marks (``which``), their vectors counted from ``first_vector``."""
+        return BestEvidence(self.values[which], self.views[which],
+                            self.vectors[which] - first_vector, self.numbers[which])
+
+    def joined(self, other: BestEvidence) -> BestEvidence:
+        return BestEvidence(*(np.concatenate([a, b]) for a, b in
+                              zip((self.values, self.views, self.vectors, self.numbers),
+                                  (other.values, other.views, other.vectors, other.numbers),
+                                  strict=True)))
+
 
 def _cosine_per_evidence(signal: Signal) -> float:
     """How much cosine one unit of the signal's evidence is (models/signals.py)."""
@@ -206,7 +231,8 @@ class WatchedIndex:
 
     def __init__(self, layout: VectorLayout) -> None:
         self.layout = layout
-        self.signals = [_SignalRows([], [], s.start, s.stop, _cosine_per_evidence(s))
+        self.signals = [_SignalRows([], [], s.start, s.stop, _cosine_per_evidence(s),
+                                    float(s.evidence(np.array([np.sqrt(s.share)]))[0]))
                         for s in layout.signals]
         self.queries: list[StoredQuery] = []
         self.alive: list[bool] = []
@@ -230,15 +256,13 @@ class WatchedIndex:
         number = len(self.queries)
         self.queries.append(query)
         self.alive.append(True)
-        for i, (rows, signal) in enumerate(zip(self.signals, self.layout.signals,
-                                               strict=True)):
+        for i, rows in enumerate(self.signals):
             mine = query.signals == i
             part = query.rows[mine, rows.start:rows.stop]
             norms = np.linalg.norm(part, axis=1, keepdims=True)
             losses = query.turn_penalties[mine] + query.penalties[mine]
-            best = float(signal.evidence(np.array([np.sqrt(signal.share)]))[0])  # cosine 1
             rows.add(part / np.maximum(norms, 1e-12), losses, query.views[mine], number,
-                     best - losses >= need - ROUNDING)
+                     rows.ceiling - losses >= need - ROUNDING)
         self.words.add(number, query.text)
         self._colour_firsts.append(self._colour_count)
         self._colour_rows.append(query.colours)
@@ -288,7 +312,7 @@ class WatchedIndex:
             part = np.asarray(vectors[:, rows.start:rows.stop], np.float64)
             part = part / np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
             floor = signal.centre + (need + np.asarray(losses)) * rows.scale - ROUNDING
-            matrix, owners, views = rows.matrix(), rows.owner_array(), rows.arrays()[3]
+            matrix, owners, views = rows.matrix(), rows.owner_array(), rows.arrays().views
             full = np.column_stack([part, np.ones(len(part))]).astype(np.float32)
             for v, near in enumerate(rows.projection().within(part, floor)):
                 if not len(near):
@@ -324,7 +348,7 @@ class WatchedIndex:
                             np.full(len(numbers), -1, np.int64), np.asarray(numbers, np.int64))
         penalty = np.where(on_component, margin, 0.0)[None, :]
         for rows, signal in zip(self.signals, self.layout.signals, strict=True):
-            firsts, counts, losses, views = rows.arrays()
+            firsts, counts, losses, views, _ = rows.arrays()
             counts = counts[numbers]
             has = np.flatnonzero(counts > 0)
             if not len(has):

@@ -17,6 +17,8 @@ def test_levels_from_thresholds() -> None:
     t = RiskThresholds(high=0.9, medium=0.7, calibrated=True)
     assert [t.level(s) for s in (0.95, 0.9, 0.8, 0.7, 0.2)] == [
         RiskLevel.high, RiskLevel.high, RiskLevel.medium, RiskLevel.medium, RiskLevel.low]
+    scores = [0.95, 0.9, 0.8, 0.7, 0.2, 0.6999999, 0.9000001]
+    assert t.levels(scores) == [t.level(s).value for s in scores]  # many at once, same rule
 
 
 def test_calibration_file_is_used_only_for_its_model(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from models.network import ModelConfig
 from models.signals import VectorLayout
 from service.search.stored_query import StoredQuery
 from service.watch import watched_index
-from service.watch.watched_index import WatchedIndex, _Projection
+from service.watch.watched_index import BestEvidence, WatchedIndex, _Projection
 
 LAYOUT = VectorLayout.of(ModelConfig(hog_cells=6, hog_share=0.5, input_mode="ink+grey",
                                      embed_centre=0.8, embed_weight=0.7, hog_centre=0.6))
@@ -56,6 +56,13 @@ def _brute(queries: list[StoredQuery], alive: list[bool], vector: np.ndarray,
         if alive[number] and (evidence - loss >= need).any():
             found.add(number)
     return found
+
+
+def _filled(queries: list[StoredQuery]) -> WatchedIndex:
+    index = WatchedIndex(LAYOUT)
+    for query in queries:
+        index.add(query)
+    return index
 
 
 def _named(index: WatchedIndex, vectors: np.ndarray, need: float, losses: np.ndarray
@@ -115,10 +122,7 @@ def test_candidates_are_those_every_row_names() -> None:
 def test_every_mark_of_a_design_many_watch_is_named() -> None:
     rng = np.random.default_rng(1)
     base = _query(rng)
-    queries = [base] * 10 + [_query(rng) for _ in range(20)]  # ten marks watch one design
-    index = WatchedIndex(LAYOUT)
-    for query in queries:
-        index.add(query)
+    index = _filled([base] * 10 + [_query(rng) for _ in range(20)])  # ten watch one design
     found = _named(index, _stored(rng, base.rows[0], base.rows[1])[None, :], 0.5,
                              np.zeros(1))
     assert found[0] == set(range(10))
@@ -169,12 +173,19 @@ def test_the_directions_are_fitted_again_when_the_rows_double() -> None:
     assert again is not first and again.fitted_on == index.signals[1].matrix().shape[0]
 
 
+def _assert_best(found: BestEvidence, at: int, query: StoredQuery, vectors: np.ndarray,
+                 on_component: np.ndarray, numbering: np.ndarray) -> None:
+    """Entry ``at`` of ``found`` is the stored query's best evidence on ``vectors``
+    (numbered in ``found`` as ``numbering``)."""
+    value, view, vector = query.best(query.evidence(vectors, on_component, LAYOUT, 0.05))
+    assert found.values[at] == pytest.approx(value, abs=1e-5)
+    assert (found.views[at], found.vectors[at]) == (view, numbering[vector])
+
+
 def test_best_evidence_is_the_stored_querys() -> None:
     rng = np.random.default_rng(2)
     queries = [_query(rng, turned=3, views=1 + n % 3) for n in range(40)]
-    index = WatchedIndex(LAYOUT)
-    for query in queries:
-        index.add(query)
+    index = _filled(queries)
     # a filing of three vectors (the whole, two figures) near marks 7 and 30
     vectors = np.stack([_stored(rng, queries[7].rows[0], queries[7].rows[2]),
                         _stored(rng, rng.normal(size=LAYOUT.dim)),
@@ -183,19 +194,14 @@ def test_best_evidence_is_the_stored_querys() -> None:
     numbers = np.array([30, 3, 7, 12], np.int64)
     found = index.best_evidence(numbers, vectors, on_component, 0.05)
     for i, number in enumerate(numbers):
-        query = queries[number]
-        value, view, vector = query.best(query.evidence(vectors, on_component, LAYOUT, 0.05))
-        assert found.values[i] == pytest.approx(value, abs=1e-5)
-        assert (found.views[i], found.vectors[i]) == (view, vector)
+        _assert_best(found, i, queries[number], vectors, on_component, np.arange(3))
     assert found.vectors[numbers == 7][0] == 0 and found.vectors[numbers == 30][0] == 2
 
 
 def test_hits_give_each_mark_it_names_the_stored_querys_best_evidence() -> None:
     rng = np.random.default_rng(5)
     queries = [_query(rng, turned=3, views=1 + n % 3) for n in range(60)]
-    index = WatchedIndex(LAYOUT)
-    for query in queries:
-        index.add(query)
+    index = _filled(queries)
     # two filings: one of three vectors (the whole, two figures) near marks 7 and 30,
     # one of a single vector near a turned row of mark 41
     vectors = np.stack([_stored(rng, queries[7].rows[0], queries[7].rows[2]),
@@ -212,14 +218,13 @@ def test_hits_give_each_mark_it_names_the_stored_querys_best_evidence() -> None:
     for f in (0, 1):
         mine = filing_of == f
         for number, query in enumerate(queries):
-            evidence = query.evidence(vectors[mine], on_component[mine], LAYOUT, 0.05)
-            value, view, vector = query.best(evidence)
+            value = query.best(query.evidence(vectors[mine], on_component[mine], LAYOUT,
+                                              0.05))[0]
             at = np.flatnonzero((filings == f) & (found.numbers == number))
             assert len(at) == (value >= need)  # named exactly when its best reaches need
             if len(at):
-                assert found.values[at[0]] == pytest.approx(value, abs=1e-5)
-                assert found.views[at[0]] == view
-                assert found.vectors[at[0]] == np.flatnonzero(mine)[vector]
+                _assert_best(found, at[0], query, vectors[mine], on_component[mine],
+                             np.flatnonzero(mine))
 
 
 def test_rows_that_cannot_reach_their_watchs_need_are_not_scanned() -> None:
