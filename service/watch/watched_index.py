@@ -16,9 +16,9 @@ found without a product with every row, and without missing one (a graph search 
   doubled). For unit vectors q and u, q.u = Pq.Pu + Rq.Ru <= Pq.Pu + |Rq| |Ru|
   (Cauchy-Schwarz on the parts P leaves out), so one small product per row,
   [Pu, |Ru|, -loss] . [Pq, |Rq|, 1], bounds each row's evidence from above;
-- a FAISS range search keeps the rows whose bound reaches the floor (on 29,738 rows of
-  icons: about 65 rows a filing vector, for 9 that reach it), and those few are
-  compared with the filing in full.
+- one matrix product a block of rows keeps those whose bound reaches the floor (on
+  29,738 rows of icons: about 65 rows a filing vector, for 9 that reach it), and those
+  few are compared with the filing in full.
 
 A row that cannot reach its own watch's need even on an identical image (at ``high``,
 an embedding row or a turned descriptor row) is not scanned at all.
@@ -42,7 +42,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-import faiss
 import numpy as np
 
 from models.signals import Signal, VectorLayout
@@ -52,21 +51,22 @@ from service.watch.watched_words import WatchedWords
 PROJECTED = 32  # directions a signal's rows are seen through (the bound's product)
 REFIT_GROWTH = 2.0  # the directions are fitted again when the rows have grown this much
 FIT_ROWS = 50_000  # rows the directions are fitted on, at most (evenly spaced)
-ROW_PRODUCTS = 50_000_000  # vectors x rows per range search (bounds its result's size)
+BLOCK_PRODUCTS = 1_000_000  # vectors x rows a product block (4 MB: stays in cache)
+EXACT_PAIRS = 20_000  # (vector, row) pairs compared in full at once
 ROUNDING = 1e-5  # floors lowered by this: float32 products never decide a candidate
 
 
 @dataclass
 class _Projection:
     """A signal's rows seen through a few orthonormal directions: per row [Pu, |Ru|,
-    -loss] in a flat inner-product index, whose product with [Pq, |Rq|, 1] is at least
-    the row's full product with q (module docstring)."""
+    -loss], whose product with [Pq, |Rq|, 1] is at least the row's full product with q
+    (module docstring)."""
 
     basis: np.ndarray  # (d, D) orthonormal rows
-    index: faiss.IndexFlatIP
     fitted_on: int  # rows the signal had when the directions were fitted
     ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # their rows
     covered: int = 0  # rows of the signal looked at (added, or left out as unreachable)
+    _bounds: np.ndarray | None = None  # (capacity, d + 2) float32: the rows' bound form
 
     @classmethod
     def fit(cls, units: np.ndarray, rows: int) -> _Projection:
@@ -78,7 +78,12 @@ class _Projection:
         _, vectors = np.linalg.eigh(centred.T @ centred)  # ascending
         top = vectors[:, ::-1][:, :max(0, min(PROJECTED, units.shape[1]) - 1)]
         basis, _ = np.linalg.qr(np.column_stack([mean, top]))
-        return cls(np.ascontiguousarray(basis.T), faiss.IndexFlatIP(len(basis.T) + 2), rows)
+        return cls(np.ascontiguousarray(basis.T), rows)
+
+    @property
+    def scanned(self) -> int:
+        """Rows the bound holds (those scanned for each filing vector)."""
+        return len(self.ids)
 
     def parts(self, units: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each unit vector's projection on the directions and the norm of what is left."""
@@ -88,29 +93,40 @@ class _Projection:
         return projected, left
 
     def add(self, rows: np.ndarray, ids: np.ndarray) -> None:
-        """Rows in index form ([unit, -loss x scale]) and their numbers."""
-        if len(rows):
-            projected, left = self.parts(rows[:, :-1])
-            self.index.add(np.ascontiguousarray(
-                np.column_stack([projected, left, rows[:, -1]]), np.float32))
-            self.ids = np.concatenate([self.ids, np.asarray(ids, np.int64)])
+        """Rows in index form ([unit, -loss x scale]) and their numbers (appended to a
+        buffer that doubles when full, so adding a watch copies nothing)."""
+        if not len(rows):
+            return
+        projected, left = self.parts(rows[:, :-1])
+        new = np.column_stack([projected, left, rows[:, -1]]).astype(np.float32)
+        held = len(self.ids)
+        if self._bounds is None or held + len(new) > len(self._bounds):
+            grown = np.empty((max(2 * held, held + len(new)), new.shape[1]), np.float32)
+            if held:
+                grown[:held] = self._bounds[:held]
+            self._bounds = grown
+        self._bounds[held:held + len(new)] = new
+        self.ids = np.concatenate([self.ids, np.asarray(ids, np.int64)])
 
-    def within(self, units: np.ndarray, floors: np.ndarray) -> list[np.ndarray]:
-        """Per unit vector, the rows whose bound reaches its floor (a superset of the
-        rows whose product does)."""
+    def within(self, units: np.ndarray, floors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The (unit vector, row) pairs whose bound reaches the vector's floor (a
+        superset of the pairs whose product does), as two arrays. One matrix product a
+        block of rows (``BLOCK_PRODUCTS``): a BLAS product and a comparison cost a
+        quarter of a FAISS range search's scan on these short rows."""
+        held = len(self.ids)
+        if not held or not len(units):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
         projected, left = self.parts(units)
-        queries = np.ascontiguousarray(
-            np.column_stack([projected, left, np.ones(len(units))]), np.float32)
-        out: list[np.ndarray] = [np.zeros(0, np.int64)] * len(units)
-        for floor in np.unique(floors):  # a range search takes one radius
-            same = np.flatnonzero(floors == floor)
-            step = max(1, ROW_PRODUCTS // max(1, self.index.ntotal))
-            for lo in range(0, len(same), step):
-                chunk = same[lo:lo + step]
-                limits, _, ids = self.index.range_search(queries[chunk], float(floor))
-                for k, v in enumerate(chunk):
-                    out[v] = self.ids[ids[limits[k]:limits[k + 1]]]
-        return out
+        queries = np.column_stack([projected, left, np.ones(len(units))]).astype(np.float32)
+        limits = np.asarray(floors, np.float32)[None, :]
+        step = max(1, BLOCK_PRODUCTS // len(queries))
+        vectors, rows = [], []
+        for lo in range(0, held, step):
+            block = self._bounds[lo:min(held, lo + step)] @ queries.T  # (rows, vectors)
+            hit = np.flatnonzero(block >= limits)
+            rows.append(hit // len(queries) + lo)
+            vectors.append(hit % len(queries))
+        return np.concatenate(vectors), self.ids[np.concatenate(rows)]
 
 
 class _Flat(NamedTuple):
@@ -221,6 +237,17 @@ class BestEvidence:
                                   strict=True)))
 
 
+def _pair_products(rows: np.ndarray, row_ids: np.ndarray, vectors: np.ndarray,
+                   vector_ids: np.ndarray) -> np.ndarray:
+    """rows[row_ids[k]] . vectors[vector_ids[k]] for each pair k (in chunks of
+    ``EXACT_PAIRS``, so the gathered rows stay small)."""
+    out = np.empty(len(row_ids), np.float32)
+    for lo in range(0, len(row_ids), EXACT_PAIRS):
+        hi = lo + EXACT_PAIRS
+        out[lo:hi] = np.einsum("ij,ij->i", rows[row_ids[lo:hi]], vectors[vector_ids[lo:hi]])
+    return out
+
+
 def _cosine_per_evidence(signal: Signal) -> float:
     """How much cosine one unit of the signal's evidence is (models/signals.py)."""
     return max(1.0 - signal.centre, 1e-3) / signal.weight
@@ -314,17 +341,15 @@ class WatchedIndex:
             floor = signal.centre + (need + np.asarray(losses)) * rows.scale - ROUNDING
             matrix, owners, views = rows.matrix(), rows.owner_array(), rows.arrays().views
             full = np.column_stack([part, np.ones(len(part))]).astype(np.float32)
-            for v, near in enumerate(rows.projection().within(part, floor)):
-                if not len(near):
-                    continue
-                products = matrix[near] @ full[v]
-                keep = products >= floor[v]
-                near, products = near[keep], products[keep].astype(np.float64)
-                live = alive[owners[near]]
-                near = near[live]
-                found.append((np.full(len(near), v), owners[near],
-                              (products[live] - signal.centre) / rows.scale - losses[v],
-                              views[near]))
+            vector, near = rows.projection().within(part, floor)
+            live = alive[owners[near]]
+            vector, near = vector[live], near[live]
+            products = _pair_products(matrix, near, full, vector)
+            keep = products >= floor[vector]
+            vector, near = vector[keep], near[keep]
+            found.append((vector, owners[near], (products[keep].astype(np.float64)
+                                                 - signal.centre) / rows.scale - losses[vector],
+                          views[near]))
         empty = np.zeros(0, np.int64)
         if not found or not sum(len(f[0]) for f in found):
             return empty, BestEvidence(np.zeros(0), empty, empty, empty)

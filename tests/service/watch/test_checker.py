@@ -59,7 +59,7 @@ def test_words_lift_a_mark_whose_best_row_is_not_scanned() -> None:
     # score 0.3 makes the scan's floor low, so ours' weaker descriptor row is a hit
     checker, _ = _checker(queries, [{"min_risk": "high"}, {"min_score": 0.3}])
     _, index = checker.index()
-    assert index.signals[0].projection().index.ntotal == 1  # the other mark's only
+    assert index.signals[0].projection().scanned == 1  # the other mark's only
     hog = LAYOUT.signals[1]
     noise = np.zeros(LAYOUT.dim)
     noise[hog.start:hog.stop] = _unit(rng.normal(size=hog.stop - hog.start))
@@ -79,7 +79,7 @@ def test_new_risk_levels_rebuild_the_rows_scanned() -> None:
     rng = np.random.default_rng(1)
     checker, (risk,) = _checker([_query(rng) for _ in range(4)], [{"min_risk": "high"}] * 4)
     _, before = checker.index()
-    assert before.signals[0].projection().index.ntotal == 0  # 0.7 cannot reach 0.9
+    assert before.signals[0].projection().scanned == 0  # 0.7 cannot reach 0.9
     risk["now"] = RiskThresholds(high=0.6, medium=0.4)
     _, after = checker.index()
-    assert after is not before and after.signals[0].projection().index.ntotal == 4
+    assert after is not before and after.signals[0].projection().scanned == 4

@@ -147,14 +147,29 @@ def test_the_bound_is_never_below_a_rows_product_and_tight_in_its_directions() -
     exact = queries @ np.vstack([inside, outside]).T - losses[None, :]
     floors = np.full(len(queries), 0.2)
     floors[::2] = 0.05
-    within = projection.within(queries, floors)
+    vectors, rows = projection.within(queries, floors)
+    assert len(rows) == len(set(zip(vectors.tolist(), rows.tolist(), strict=True)))
     for q in range(len(queries)):
+        within = set(rows[vectors == q].tolist())
         reaching = set(np.flatnonzero(exact[q] >= floors[q]).tolist())
-        assert reaching <= set(within[q].tolist())  # never misses a row
+        assert reaching <= within  # never misses a row
         if q < 20:  # a query in the directions: the bound is the product on those rows
-            kept = set(within[q].tolist()) & set(range(400))
-            assert kept == reaching & set(range(400))
-    assert sum(len(w) for w in within) < 0.5 * len(queries) * 500  # and it prunes
+            assert within & set(range(400)) == reaching & set(range(400))
+    assert len(rows) < 0.5 * len(queries) * 500  # and it prunes
+
+
+def test_the_bound_is_the_same_whatever_the_block_size(monkeypatch) -> None:
+    rng = np.random.default_rng(8)
+    units = _unit(rng.normal(size=(300, 40)))
+    projection = _Projection.fit(units, 300)
+    projection.add(_rows(units, np.zeros(300)), np.arange(300))
+    queries = _unit(rng.normal(size=(7, 40)))
+    floors = np.linspace(0.0, 0.3, 7)
+    whole = projection.within(queries, floors)
+    monkeypatch.setattr(watched_index, "BLOCK_PRODUCTS", 20)  # blocks of 2 rows
+    blocks = projection.within(queries, floors)
+    assert sorted(zip(*whole, strict=True)) == sorted(zip(*blocks, strict=True))
+    assert len(whole[0]) > 0
 
 
 def test_the_directions_are_fitted_again_when_the_rows_double() -> None:
@@ -166,7 +181,7 @@ def test_the_directions_are_fitted_again_when_the_rows_double() -> None:
     for _ in range(5):
         index.add(_query(rng))
     assert index.signals[1].projection() is first  # the new rows projected, not refitted
-    assert first.index.ntotal == first.covered == index.signals[1].matrix().shape[0]
+    assert first.scanned == first.covered == index.signals[1].matrix().shape[0]
     for _ in range(10):
         index.add(_query(rng))
     again = index.signals[1].projection()
@@ -238,7 +253,7 @@ def test_rows_that_cannot_reach_their_watchs_need_are_not_scanned() -> None:
     # reach: of an odd mark only its descriptor row as drawn is scanned
     for rows in index.signals:
         rows.projection()
-    scanned = [int(index.signals[s].projection().index.ntotal) for s in (0, 1)]
+    scanned = [int(index.signals[s].projection().scanned) for s in (0, 1)]
     assert scanned == [20, 20 * 5 + 20 * 1]
     # and every mark whose best evidence reaches its own need is still named
     vectors = np.stack([_stored(rng, queries[n].rows[k]) for n, k in
