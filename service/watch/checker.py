@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from models.signals import VectorLayout
 from service.marks.colour import SearchMode
@@ -44,12 +45,10 @@ EXACT_NEAR = 1e-5
 
 @dataclass(frozen=True)
 class _Table:
-    """Per watched mark (by number): its watch's threshold, whether the watch has no
-    classes or codes to pass, its register id (a filing is not checked against itself)
-    and whether it is still watched."""
+    """Per watched mark (by number): its watch's threshold, its register id (a filing
+    is not checked against itself) and whether it is still watched."""
 
     thresholds: np.ndarray
-    unfiltered: np.ndarray
     mark_ids: np.ndarray
     alive: np.ndarray
 
@@ -105,6 +104,7 @@ class WatchChecker:
         self._entries: list[tuple[Watch, WatchedMark]] = []
         self._numbers: dict[int, int] = {}  # watched mark id -> number in the index
         self._cached: tuple[str | None, RiskThresholds, _Table] | None = None
+        self._threads = ThreadpoolController()  # the check's products on one BLAS thread
 
     def index(self) -> tuple[list[tuple[Watch, WatchedMark]], WatchedIndex]:
         """The watched marks and their index, brought up to date with the table. Marks
@@ -157,7 +157,6 @@ class WatchChecker:
             watches = [w for w, _ in self._entries]
             table = _Table(
                 np.array([watch_threshold(w, risk) for w in watches], np.float64),
-                np.array([not (w.nice_classes or w.vienna_codes) for w in watches], bool),
                 np.array([m.mark_id for _, m in self._entries], object),
                 np.asarray(self._index.alive, bool))
             self._cached = (self._version, risk, table)
@@ -171,7 +170,13 @@ class WatchChecker:
         alike in words get theirs in one product (``WatchedIndex.best_evidence``).
         All are scored at once, and scored again the ranking's own way
         (``StoredQuery.evidence``) when the score lies within ``EXACT_NEAR`` of the level,
-        so that rounding never decides an alert."""
+        so that rounding never decides an alert. Its matrix products run on one thread:
+        during an ingest the decode workers already take every core, and a second BLAS
+        thread there costs more CPU than it saves time."""
+        with self._threads.limit(limits=1, user_api="blas"):
+            return self._check(filings)
+
+    def _check(self, filings: Sequence[Filing]) -> list[AlertDraft]:
         entries, index = self.index()
         if not len(index) or not filings:
             return []
@@ -218,24 +223,26 @@ class WatchChecker:
         thresholds = table.thresholds[numbers]
         maybe = np.flatnonzero((score >= thresholds - EXACT_NEAR) & table.alive[numbers]
                                & (table.mark_ids[numbers] != filing.mark_id))
-        levels = risk.levels(score[maybe])
+        # below the level less EXACT_NEAR: no alert; above it plus EXACT_NEAR: an alert
+        close = np.abs(score - thresholds) < EXACT_NEAR
         drafts = []
-        for i, level in zip(maybe.tolist(), levels, strict=True):
-            number = int(numbers[i])
+        for number, value, shape_value, level, vector, near_level in zip(
+                numbers[maybe].tolist(), score[maybe].tolist(), shape[maybe].tolist(),
+                risk.levels(score[maybe]), found.vectors[maybe].tolist(),
+                close[maybe].tolist(), strict=True):
             watch, mark = self._entries[number]
-            if not table.unfiltered[number] and not passes_filters(watch, filing):
+            if not passes_filters(watch, filing):
                 continue
-            if abs(score[i] - thresholds[i]) < EXACT_NEAR:  # rounding must not decide it
+            if near_level:  # rounding must not decide it: scored again the ranking's way
                 query = index.queries[number]
                 evidence = query.evidence(filing.vectors, on_component, self.layout,
                                           COMPONENT_MARGIN)
                 draft = self._draft(filing, watch, mark, query, query.best(evidence), words,
                                     risk)
-                if draft.score >= thresholds[i]:
+                if draft.score >= table.thresholds[number]:
                     drafts.append(draft)
-            elif score[i] >= thresholds[i]:
-                drafts.append(_alert(filing, watch, mark, float(score[i]), float(shape[i]),
-                                     level, int(found.vectors[i])))
+            else:
+                drafts.append(_alert(filing, watch, mark, value, shape_value, level, vector))
         return drafts
 
     def _draft(self, filing: Filing, watch: Watch, mark: WatchedMark, query: StoredQuery,

@@ -134,7 +134,7 @@ def _rows(units: np.ndarray, losses: np.ndarray) -> np.ndarray:
 
 def test_the_bound_is_never_below_a_rows_product_and_tight_in_its_directions() -> None:
     rng = np.random.default_rng(3)
-    dim, rank = 120, watched_index.PROJECTED - 1
+    dim, rank = 120, watched_index.DEPTHS[-1] - 1
     directions = _unit(rng.normal(size=(rank, dim)))
     inside = _unit(rng.normal(size=(400, rank)) @ directions)  # in the fitted directions
     outside = _unit(rng.normal(size=(100, dim)))  # added later, mostly outside them
