@@ -11,10 +11,12 @@ whether the watched marks' index finds every alert a brute-force check finds.
 3. ``--filings`` new filings ingested with ``Register.ingest_folder`` (2 workers): the
    first ``--copies`` are copies of watched marks under mild transformations
    (scripts/evaluation/cases.py), the rest new synthetic marks (or ``--images``). They
-   are ingested twice into the register as prepared: once with the watch check turned
-   off (today's cost a mark) and once with it; the difference is the check's extra
-   cost a filing (the check runs in the writer while the workers decode the next
-   chunk, so its own time, also reported, is not all extra).
+   are ingested into a fresh copy of the register as prepared, ``--repeats`` times with
+   the watch check turned off (today's cost a mark) and as often with it, alternated;
+   the difference of the medians is the check's extra cost a filing (the check runs in
+   the writer while the workers decode the next chunk, so its own time, also reported,
+   is not all extra). The CPU time of the whole ingest (this process and its workers)
+   is reported too: on a machine the workers fill, that is what the check takes.
 4. Brute force: every filing scored against every watched mark with the same scoring and
    a product with every row (no index), and its alert set compared with the alerts the
    ingest wrote.
@@ -29,8 +31,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -295,16 +299,57 @@ def restore(args: argparse.Namespace, target: Path) -> None:
     shutil.copytree(args.out / "register-prepared", target)
 
 
-def ingest_without_check(args: argparse.Namespace, target: Path) -> float:
-    """Seconds a mark the ingest of the filings takes with no watch check (today's
-    cost without watches), into the register as prepared."""
+@dataclass
+class IngestRun:
+    """One ingest of the filings into the register as prepared: its wall time and CPU
+    time (this process and its decode workers) a mark, and the check's own time."""
+
+    ms_a_mark: float
+    cpu_ms_a_mark: float
+    check_ms: float = 0.0
+    index_s: float = 0.0
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its children that have ended (the workers
+    are joined when an ingest ends)."""
+    me, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF,
+                                                     resource.RUSAGE_CHILDREN))
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def ingest_once(args: argparse.Namespace, target: Path, check: bool) -> IngestRun:
+    """Ingest the filings into a fresh copy of the prepared register, with the watch
+    check or with it turned off (today's cost without watches). The register is left
+    as the ingest wrote it."""
     restore(args, target)
     with Register(Settings(data_dir=target, workers=2)) as register:
-        register.watches.checker.check = lambda filings: []  # type: ignore[method-assign]
-        print(f"ingest of {args.filings:,} filings without the check", flush=True)
-        t = time.perf_counter()
+        checker = register.watches.checker
+        spent = {"check_s": 0.0, "index_s": 0.0}
+        if check:
+            started = time.perf_counter()
+            checker.index()  # the watched marks' index, as the first filing would build it
+            spent["index_s"] = time.perf_counter() - started
+            original = checker.check
+
+            def timed(filings: list[Filing]) -> list:
+                t = time.perf_counter()
+                try:
+                    return original(filings)
+                finally:
+                    spent["check_s"] += time.perf_counter() - t
+
+            checker.check = timed  # type: ignore[method-assign]
+        else:
+            checker.check = lambda filings: []  # type: ignore[method-assign]
+        print(f"ingest of {args.filings:,} filings {'with' if check else 'without'} the check",
+              flush=True)
+        t, cpu = time.perf_counter(), _cpu_s()
         summary = register.ingest_folder(args.out / "filings")
-        return (time.perf_counter() - t) / max(1, summary.added)
+        added = max(1, summary.added)
+        return IngestRun((time.perf_counter() - t) / added * 1000,
+                         (_cpu_s() - cpu) / added * 1000,
+                         spent["check_s"] / added * 1000, spent["index_s"])
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -313,30 +358,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     prepared = resumed(args, target) or prepare(args, target)
     if args.prepare_only:
         return prepared
-    baseline_s = ingest_without_check(args, target)
-    restore(args, target)
+    without: list[IngestRun] = []
+    with_check: list[IngestRun] = []
+    for _ in range(args.repeats):  # alternated: a slow spell of the machine hits both
+        without.append(ingest_once(args, target, check=False))
+        with_check.append(ingest_once(args, target, check=True))  # the last one stays
     settings = Settings(data_dir=target, workers=2)
     with Register(settings) as register:
         folder = args.out / "filings"
-        checker = register.watches.checker
-        spent = {"check_s": 0.0, "index_s": 0.0}
-        index_started = time.perf_counter()
-        checker.index()  # the watched marks' index, as the first filing would build it
-        spent["index_s"] = time.perf_counter() - index_started
-        original = checker.check
-
-        def timed(filings: list[Filing]) -> list:
-            t = time.perf_counter()
-            try:
-                return original(filings)
-            finally:
-                spent["check_s"] += time.perf_counter() - t
-
-        checker.check = timed  # type: ignore[method-assign]
-        print(f"ingest of {args.filings:,} filings", flush=True)
-        t = time.perf_counter()
-        summary = register.ingest_folder(folder)
-        ingest_s = time.perf_counter() - t
         written, total = written_alerts(register)
         print("brute force", flush=True)
         store = register.store
@@ -347,10 +376,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t = time.perf_counter()
         expected = brute_force(register, filings)
         brute_s = time.perf_counter() - t
-        entries, index = checker.index()
-    per_mark_ms = baseline_s * 1000
-    with_check_ms = ingest_s / max(1, summary.added) * 1000
-    check_ms = spent["check_s"] / max(1, summary.added) * 1000
+        _, index = register.watches.checker.index()
+
+    def median(runs: list[IngestRun], field: str) -> float:
+        return float(np.median([getattr(r, field) for r in runs]))
+
+    per_mark_ms, with_check_ms = median(without, "ms_a_mark"), median(with_check, "ms_a_mark")
+    cpu_ms, with_cpu_ms = median(without, "cpu_ms_a_mark"), median(with_check, "cpu_ms_a_mark")
     copies_alerted = len({m for _, m in written if m.startswith("copy-")})
     return {
         "date": time.strftime("%Y-%m-%d"), "machine": machine.describe(),
@@ -361,18 +393,27 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "marks_from": str(args.images) if args.images else "synthetic",
         "watched_rows": index.rows,
         "watch_add_ms_a_mark": prepared["watch_add_ms_a_mark"],
-        "index_build_s": round(spent["index_s"], 2),
-        "filings": summary.added, "copies": args.copies,
+        "index_build_s": round(median(with_check, "index_s"), 2),
+        "filings": len(filings), "copies": args.copies, "repeats": args.repeats,
         "ingest_ms_a_mark_without_check": round(per_mark_ms, 2),
         "ingest_ms_a_mark_with_check": round(with_check_ms, 2),
+        "ingest_ms_runs": [[round(r.ms_a_mark, 2) for r in runs]
+                           for runs in (without, with_check)],
         "extra_ms_a_filing": round(with_check_ms - per_mark_ms, 3),
         "check_share": round((with_check_ms - per_mark_ms) / per_mark_ms, 3),
-        "check_ms_a_filing": round(check_ms, 3),
+        "cpu_ms_a_mark_without_check": round(cpu_ms, 2),
+        "cpu_ms_a_mark_with_check": round(with_cpu_ms, 2),
+        "extra_cpu_share": round((with_cpu_ms - cpu_ms) / cpu_ms, 3),
+        "check_ms_a_filing": round(median(with_check, "check_ms"), 3),
         "alerts": total, "copies_alerted": copies_alerted,
         "brute_force_alerts": len(expected), "brute_force_s": round(brute_s, 1),
         "missed_by_index": len(expected - written), "extra_in_index": len(written - expected),
         "identical": expected == written,
     }
+
+
+def _runs(r: dict[str, Any], which: int) -> str:
+    return ", ".join(str(ms) for ms in r["ingest_ms_runs"][which])
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -389,10 +430,15 @@ def markdown(r: dict[str, Any]) -> str:
         f"| making a watch, a watched mark | {r['watch_add_ms_a_mark']} ms |",
         f"| watched marks' index, built | {r['index_build_s']} s |",
         f"| filings ingested (copies of watched marks) | {r['filings']:,} ({r['copies']:,}) |",
-        f"| ingest without the watch check, a mark | {r['ingest_ms_a_mark_without_check']} ms |",
-        f"| ingest with it, a mark | {r['ingest_ms_a_mark_with_check']} ms |",
-        f"| extra ingest cost, a filing | {r['extra_ms_a_filing']} ms "
-        f"({100 * r['check_share']:.1f} % of the ingest's cost; target < 20 %) |",
+        f"| ingest without the watch check, a mark (median of {r['repeats']}) | "
+        f"{r['ingest_ms_a_mark_without_check']} ms (runs: {_runs(r, 0)}) |",
+        f"| ingest with it, a mark (median of {r['repeats']}, alternated) | "
+        f"{r['ingest_ms_a_mark_with_check']} ms (runs: {_runs(r, 1)}) |",
+        f"| **extra ingest cost, a filing** | **{r['extra_ms_a_filing']} ms "
+        f"({100 * r['check_share']:.1f} % of the ingest's cost; target < 20 %)** |",
+        f"| CPU a mark (this process and the 2 workers), without / with the check | "
+        f"{r['cpu_ms_a_mark_without_check']} / {r['cpu_ms_a_mark_with_check']} ms "
+        f"(+{100 * r['extra_cpu_share']:.1f} %) |",
         f"| time inside the check, a filing (beside the decode workers) | "
         f"{r['check_ms_a_filing']} ms |",
         f"| watched marks and filings drawn from | {r['marks_from']} |",
@@ -427,10 +473,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--prepare-only", action="store_true",
                    help="make the register, the watches and the filings, then stop (measure "
                         "later with --resume)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="ingests with and without the check, alternated; medians reported "
+                        "(one ingest's time varies by a fifth between runs on a busy machine)")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test")
     args = p.parse_args(argv)
     if args.quick:
         args.register, args.base, args.watches, args.filings, args.copies = 600, 60, 40, 60, 12
+        args.repeats = 1
     try:
         result = run(args)
     except ValueError as error:
