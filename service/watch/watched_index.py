@@ -16,10 +16,10 @@ found without a product with every row, and without missing one (a graph search 
   unit vectors q and u, q.u = Pq.Pu + Rq.Ru <= Pq.Pu + |Rq| |Ru| (Cauchy-Schwarz on
   the parts P leaves out), so one small product per row, [Pu, |Ru|, -loss] .
   [Pq, |Rq|, 1], bounds each row's evidence from above;
-- every row is scanned through the first 16 directions (``DEPTHS``), one matrix
-  product a block of rows; the rows that pass are bounded again through 48, which is
-  tighter (on 146,239 descriptor rows of icons: about 2,300 rows a filing vector pass
-  the first, 225 the second, for 53 that reach the floor); those few are compared
+- every row is scanned through the first 24 directions (``DEPTHS``), one matrix
+  product a block of rows; the rows that pass are bounded again through 64, which is
+  tighter (on 146,239 descriptor rows of icons: about 760 rows a filing vector pass
+  the first, 140 the second, for 53 that reach the floor); those few are compared
   with the filing in full.
 
 A row that cannot reach its own watch's need even on an identical image (at ``high``,
