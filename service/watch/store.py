@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import NamedTuple
 
 from sqlalchemy import Connection, text
@@ -270,8 +271,11 @@ class WatchStore:
             return
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         created = now_iso()
+        # in the order of the indexes (watch, mark): a batch's thousands of alerts walk
+        # each index once instead of landing on random pages (half the time a row)
+        ordered = sorted(drafts, key=itemgetter(0, 2))
         conn.exec_driver_sql(_INSERT_ALERT.format(p=mark),  # the driver's executemany:
-                             [(*d, created) for d in drafts])  # no per-row binding
+                             [(*d, created) for d in ordered])  # no per-row binding
 
     def alerts(self, query: AlertQuery) -> tuple[list[Alert], int]:
         """A page of alerts, newest first, and how many match in all. Alerts on marks the

@@ -53,7 +53,7 @@ from service.watch.watched_words import WatchedWords
 DEPTHS = (24, 64)  # directions a signal's rows are seen through: every row, then those left
 REFIT_GROWTH = 2.0  # the directions are fitted again when the rows have grown this much
 FIT_ROWS = 50_000  # rows the directions are fitted on, at most (evenly spaced)
-BLOCK_PRODUCTS = 1_000_000  # vectors x rows a product block (4 MB: stays in cache)
+BLOCK_PRODUCTS = 262_144  # vectors x rows a product block (1 MB: stays in L2, beside the workers)
 EXACT_PAIRS = 20_000  # (vector, row) pairs compared in full at once
 ROUNDING = 1e-5  # floors lowered by this: float32 products never decide a candidate
 
