@@ -190,55 +190,85 @@ class WatchChecker:
         margins = np.where(np.concatenate(on_components), COMPONENT_MARGIN, 0.0)
         filing_of, hits = index.hits(vectors, need, margins,
                                      np.repeat(np.arange(len(filings)), counts))
-        bounds = np.searchsorted(filing_of, np.arange(len(filings) + 1))
-        drafts: list[AlertDraft] = []
-        for n, (filing, on_component) in enumerate(zip(filings, on_components, strict=True)):
-            found = hits.take(slice(bounds[n], bounds[n + 1]), firsts[n])
-            words = normalise_text(filing.text or "")
-            by_words = index.words.candidates(words)
-            if by_words:  # words may raise a score from below the need: their best in full
-                alike = np.array(sorted(by_words), np.int64)
-                found = found.take(~np.isin(found.numbers, alike)).joined(
-                    index.best_evidence(alike, filing.vectors, on_component,
-                                        COMPONENT_MARGIN))
-            drafts += self._alerts(filing, on_component, found, by_words, words, table, risk)
-        return drafts
+        hits = BestEvidence(hits.values, hits.views, hits.vectors - firsts[filing_of],
+                            hits.numbers)  # each filing's vectors counted from its whole
+        words = [normalise_text(f.text or "") for f in filings]
+        filing_of, found, by_words = self._with_words(filings, on_components, words,
+                                                      filing_of, hits)
+        return self._alerts(filings, on_components, words, filing_of, found, by_words,
+                            table, risk)
 
-    def _alerts(self, filing: Filing, on_component: np.ndarray, found: BestEvidence,
-                by_words: set[int], words: str, table: _Table, risk: RiskThresholds
+    def _with_words(self, filings: Sequence[Filing], on_components: list[np.ndarray],
+                    words: list[str], filing_of: np.ndarray, hits: BestEvidence
+                    ) -> tuple[np.ndarray, BestEvidence, np.ndarray]:
+        """The hits, where the watched marks alike in a filing's words take their best
+        evidence in full instead (words may raise a score from below the need), and
+        which of them those are."""
+        index = self._index
+        alike = [(n, index.words.candidates(w)) for n, w in enumerate(words) if w]
+        alike = [(n, numbers) for n, numbers in alike if numbers]
+        if not alike:
+            return filing_of, hits, np.zeros(len(filing_of), bool)
+        bounds = np.searchsorted(filing_of, np.arange(len(filings) + 1))
+        keep = np.ones(len(filing_of), bool)
+        found, owners = [], []
+        for n, numbers in alike:
+            numbers = np.array(sorted(numbers), np.int64)
+            lo, hi = bounds[n], bounds[n + 1]
+            keep[lo:hi] = ~np.isin(hits.numbers[lo:hi], numbers)
+            found.append(index.best_evidence(numbers, filings[n].vectors, on_components[n],
+                                             COMPONENT_MARGIN))
+            owners.append(np.full(len(numbers), n))
+        joined = hits.take(keep)
+        for best in found:
+            joined = joined.joined(best)
+        extra = sum(len(o) for o in owners)
+        return (np.concatenate([filing_of[keep], *owners]), joined,
+                np.r_[np.zeros(int(keep.sum()), bool), np.ones(extra, bool)])
+
+    def _alerts(self, filings: Sequence[Filing], on_components: list[np.ndarray],
+                words: list[str], filing_of: np.ndarray, found: BestEvidence,
+                by_words: np.ndarray, table: _Table, risk: RiskThresholds
                 ) -> list[AlertDraft]:
-        """The alerts among the watched marks ``found`` (near the filing or alike in
-        words, with their best evidence), scored all at once: shape, colour of the view
-        that gave it, words (``by_words`` holds every mark whose words may count)."""
+        """The alerts among the watched marks ``found`` (per filing, ``filing_of``: near
+        it or alike in its words, ``by_words``, with their best evidence), scored all at
+        once: shape, colour of the view that gave it, words."""
         index, numbers = self._index, found.numbers
         shape = np.clip(found.values, 0.0, 1.0)
-        colour = None if filing.colour is None else index.colour_agreement(
-            numbers, found.views, filing.colour)
-        score = np.array(with_colour(shape, colour, SearchMode.composite), np.float64)
-        if words:
-            for i in np.flatnonzero(np.isin(numbers, list(by_words))):
-                text = index.queries[numbers[i]].text
-                if text:  # below MIN_WORDS_SIMILARITY words add nothing (with_words)
-                    score[i] = with_words(float(score[i]), text_similarity(text, words))
+        score = shape.astype(np.float64)
+        coloured = np.array([f.colour is not None for f in filings])[filing_of]
+        if coloured.any():
+            blank = np.zeros_like(next(f.colour for f in filings if f.colour is not None))
+            palette = np.stack([blank if f.colour is None else f.colour for f in filings])
+            score[coloured] = with_colour(shape[coloured], index.colour_agreement(
+                numbers[coloured], found.views[coloured], palette[filing_of[coloured]]),
+                SearchMode.composite)
+        for i in np.flatnonzero(by_words).tolist():
+            text = index.queries[numbers[i]].text
+            if text:  # below MIN_WORDS_SIMILARITY words add nothing (with_words)
+                score[i] = with_words(float(score[i]),
+                                      text_similarity(text, words[filing_of[i]]))
         thresholds = table.thresholds[numbers]
+        own = np.array([f.mark_id for f in filings], object)[filing_of]
         maybe = np.flatnonzero((score >= thresholds - EXACT_NEAR) & table.alive[numbers]
-                               & (table.mark_ids[numbers] != filing.mark_id))
+                               & (table.mark_ids[numbers] != own))
+        maybe = maybe[np.argsort(filing_of[maybe], kind="stable")]
         # below the level less EXACT_NEAR: no alert; above it plus EXACT_NEAR: an alert
         close = np.abs(score - thresholds) < EXACT_NEAR
         drafts = []
-        for number, value, shape_value, level, vector, near_level in zip(
-                numbers[maybe].tolist(), score[maybe].tolist(), shape[maybe].tolist(),
-                risk.levels(score[maybe]), found.vectors[maybe].tolist(),
-                close[maybe].tolist(), strict=True):
-            watch, mark = self._entries[number]
+        for n, number, value, shape_value, level, vector, near_level in zip(
+                filing_of[maybe].tolist(), numbers[maybe].tolist(), score[maybe].tolist(),
+                shape[maybe].tolist(), risk.levels(score[maybe]),
+                found.vectors[maybe].tolist(), close[maybe].tolist(), strict=True):
+            filing, (watch, mark) = filings[n], self._entries[number]
             if not passes_filters(watch, filing):
                 continue
             if near_level:  # rounding must not decide it: scored again the ranking's way
                 query = index.queries[number]
-                evidence = query.evidence(filing.vectors, on_component, self.layout,
+                evidence = query.evidence(filing.vectors, on_components[n], self.layout,
                                           COMPONENT_MARGIN)
-                draft = self._draft(filing, watch, mark, query, query.best(evidence), words,
-                                    risk)
+                draft = self._draft(filing, watch, mark, query, query.best(evidence),
+                                    words[n], risk)
                 if draft.score >= table.thresholds[number]:
                     drafts.append(draft)
             else:

@@ -315,16 +315,17 @@ class WatchedIndex:
         self._colours = None
         return number
 
-    def colour_agreement(self, numbers: np.ndarray, views: np.ndarray, colour: np.ndarray
+    def colour_agreement(self, numbers: np.ndarray, views: np.ndarray, colours: np.ndarray
                          ) -> np.ndarray:
         """Per watched mark in ``numbers``, its view's colour signature (``views``) times
-        a filing's: the colour agreement a search with that view gives the filing."""
+        a filing's (``colours``: one row each): the colour agreement a search with that
+        view gives the filing."""
         if self._colours is None:
             self._colours = (np.concatenate(self._colour_rows).astype(np.float32),
                              np.asarray(self._colour_firsts, np.int64))
         rows, firsts = self._colours
-        return (rows[firsts[numbers] + views] @ np.asarray(colour, np.float32)
-                ).astype(np.float64)
+        return np.einsum("ij,ij->i", rows[firsts[numbers] + views],
+                         np.asarray(colours, np.float32)).astype(np.float64)
 
     def fit(self) -> None:
         """Bring each signal's bound up to date now (the checker does after reading the
