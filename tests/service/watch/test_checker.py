@@ -1,7 +1,7 @@
 """The watch check on generated vectors (no model): a score that words lift to a watch's
 level alerts even when the row that gives the mark its best shape is not scanned (it
-cannot reach the level by shape alone), and new risk levels rebuild which rows are
-scanned."""
+cannot reach the level by shape alone), new risk levels rebuild which rows are
+scanned, and a batch of filings raises the alerts its filings raise one by one."""
 
 from __future__ import annotations
 
@@ -83,3 +83,33 @@ def test_new_risk_levels_rebuild_the_rows_scanned() -> None:
     risk["now"] = RiskThresholds(high=0.6, medium=0.4)
     _, after = checker.index()
     assert after is not before and after.signals[0].projection().scanned == 4
+
+
+def test_a_batch_alerts_as_its_filings_checked_one_by_one() -> None:
+    rng = np.random.default_rng(2)
+    texts = ["zorbax", "", "quill", "", "", "zorbax"]
+    queries = [dataclasses.replace(_query(rng, views=2), text=text,
+                                   colours=_unit(rng.random((2, 4))).astype(np.float32))
+               for text in texts]
+    plans = [(*_watch(n, min_score=0.45), query) for n, query in enumerate(queries)]
+    watch, mark, query = plans[1]
+    plans[1] = (watch, dataclasses.replace(mark, mark_id="f1"), query)  # a register mark
+    checker = WatchChecker(_Store(plans), LAYOUT, "test@1", lambda: RISK)
+    palette = _unit(rng.random((3, 4)))
+    filings = []
+    for n, (target, text, colour) in enumerate([
+            (0, "zorbax", None), (1, "", palette[0]), (2, "quil", palette[1]),
+            (3, "zorbax", None), (4, "", palette[2]), (1, "", None)]):
+        near = queries[target]
+        whole = _stored(rng, near.rows[0], near.rows[1])
+        figure = _stored(rng, _unit(rng.normal(size=LAYOUT.dim)))
+        figures = [figure, _stored(rng, near.rows[0])] if n % 2 else [figure]
+        filings.append(Filing(f"f{n}", f"h{n}", np.stack([whole, *figures]),
+                              ["figure"] * len(figures), colour, text, [], []))
+    one_by_one = [d for f in filings for d in checker.check([f])]
+    together = checker.check(filings)
+    assert sorted(together) == sorted(one_by_one)
+    assert len({(d.watch_id, d.mark_id) for d in together}) == len(together)  # once each
+    assert {d.mark_id for d in together} >= {"f0", "f2", "f3", "f4", "f5"}
+    assert not [d for d in together if d.mark_id == "f1" and d.watch_id == 1]  # itself
+    assert any(d.watch_id == 1 and d.mark_id == "f5" for d in together)  # a copy of it
