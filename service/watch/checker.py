@@ -104,7 +104,7 @@ class WatchChecker:
         self._entries: list[tuple[Watch, WatchedMark]] = []
         self._numbers: dict[int, int] = {}  # watched mark id -> number in the index
         self._cached: tuple[str | None, RiskThresholds, _Table] | None = None
-        self._threads = ThreadpoolController()  # the check's products on one BLAS thread
+        self._threads: ThreadpoolController | None = None  # keeps the check on one BLAS thread
 
     def index(self) -> tuple[list[tuple[Watch, WatchedMark]], WatchedIndex]:
         """The watched marks and their index, brought up to date with the table. Marks
@@ -173,13 +173,15 @@ class WatchChecker:
         so that rounding never decides an alert. Its matrix products run on one thread:
         during an ingest the decode workers already take every core, and a second BLAS
         thread there costs more CPU than it saves time."""
-        with self._threads.limit(limits=1, user_api="blas"):
-            return self._check(filings)
-
-    def _check(self, filings: Sequence[Filing]) -> list[AlertDraft]:
-        entries, index = self.index()
+        _, index = self.index()
         if not len(index) or not filings:
             return []
+        if self._threads is None:  # made at the first check: most registers watch nothing
+            self._threads = ThreadpoolController()
+        with self._threads.limit(limits=1, user_api="blas"):
+            return self._check(filings, index)
+
+    def _check(self, filings: Sequence[Filing], index: WatchedIndex) -> list[AlertDraft]:
         risk = self.risk()
         table = self._table(risk)
         need = self.need(float(table.thresholds[table.alive].min()))
@@ -190,8 +192,7 @@ class WatchChecker:
         margins = np.where(np.concatenate(on_components), COMPONENT_MARGIN, 0.0)
         filing_of, hits = index.hits(vectors, need, margins,
                                      np.repeat(np.arange(len(filings)), counts))
-        hits = BestEvidence(hits.values, hits.views, hits.vectors - firsts[filing_of],
-                            hits.numbers)  # each filing's vectors counted from its whole
+        hits = hits.take(slice(None), firsts[filing_of])  # vectors counted from the whole
         words = [normalise_text(f.text or "") for f in filings]
         filing_of, found, by_words = self._with_words(filings, on_components, words,
                                                       filing_of, hits)

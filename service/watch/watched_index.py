@@ -68,8 +68,9 @@ class _Projection:
 
     basis: np.ndarray  # (d, D) orthonormal rows, the rows' mean first
     fitted_on: int  # rows the signal had when the directions were fitted
-    ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # their rows
     covered: int = 0  # rows of the signal looked at (added, or left out as unreachable)
+    scanned: int = 0  # rows the bound holds (those scanned for each filing vector)
+    _ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # their rows
     _bounds: list[np.ndarray] = field(default_factory=list)  # per depth, (capacity, k + 2)
 
     @classmethod
@@ -83,11 +84,6 @@ class _Projection:
         top = vectors[:, ::-1][:, :max(0, min(DEPTHS[-1], units.shape[1]) - 1)]
         basis, _ = np.linalg.qr(np.column_stack([mean, top]))
         return cls(np.ascontiguousarray(basis.T), rows)
-
-    @property
-    def scanned(self) -> int:
-        """Rows the bound holds (those scanned for each filing vector)."""
-        return len(self.ids)
 
     def depths(self) -> list[int]:
         return sorted({min(k, len(self.basis)) for k in DEPTHS})
@@ -108,19 +104,16 @@ class _Projection:
 
     def add(self, rows: np.ndarray, ids: np.ndarray) -> None:
         """Rows in index form ([unit, -loss x scale]) and their numbers (appended to
-        buffers that double when full, so adding a watch copies nothing)."""
+        buffers that double when full: ``_appended``)."""
         if not len(rows):
             return
-        held = len(self.ids)
+        held = self.scanned
         for depth, new in enumerate(self.forms(rows[:, :-1], rows[:, -1])):
             if depth == len(self._bounds):
                 self._bounds.append(np.empty((0, new.shape[1]), np.float32))
-            if held + len(new) > len(self._bounds[depth]):
-                grown = np.empty((max(2 * held, held + len(new)), new.shape[1]), np.float32)
-                grown[:held] = self._bounds[depth][:held]
-                self._bounds[depth] = grown
-            self._bounds[depth][held:held + len(new)] = new
-        self.ids = np.concatenate([self.ids, np.asarray(ids, np.int64)])
+            self._bounds[depth] = _appended(self._bounds[depth], held, new)
+        self._ids = _appended(self._ids, held, np.asarray(ids, np.int64))
+        self.scanned = held + len(rows)
 
     def within(self, units: np.ndarray, floors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The (unit vector, row) pairs whose bound reaches the vector's floor (a
@@ -128,7 +121,7 @@ class _Projection:
         one matrix product a block of rows (``BLOCK_PRODUCTS``: a BLAS product and a
         comparison cost a quarter of a FAISS range search's scan on such short rows);
         at the next, the pairs left, one by one."""
-        held = len(self.ids)
+        held = self.scanned
         if not held or not len(units):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         queries = self.forms(units, np.ones(len(units)))
@@ -144,7 +137,18 @@ class _Projection:
         for bounds, query in zip(self._bounds[1:], queries[1:], strict=True):
             keep = _pair_products(bounds, row, query, vector) >= floors[vector]
             vector, row = vector[keep], row[keep]
-        return vector, self.ids[row]
+        return vector, self._ids[row]
+
+
+def _appended(buffer: np.ndarray, held: int, new: np.ndarray) -> np.ndarray:
+    """``buffer`` (its first ``held`` rows used) with ``new`` after them; it doubles when
+    full, so adding a watch does not copy every row."""
+    if held + len(new) > len(buffer):
+        grown = np.empty((max(2 * held, held + len(new)), *new.shape[1:]), new.dtype)
+        grown[:held] = buffer[:held]
+        buffer = grown
+    buffer[held:held + len(new)] = new
+    return buffer
 
 
 class _Flat(NamedTuple):
@@ -243,7 +247,8 @@ class BestEvidence:
     vectors: np.ndarray
     numbers: np.ndarray
 
-    def take(self, which: slice | np.ndarray, first_vector: int = 0) -> BestEvidence:
+    def take(self, which: slice | np.ndarray, first_vector: int | np.ndarray = 0
+             ) -> BestEvidence:
         """Some of the marks (``which``), their vectors counted from ``first_vector``."""
         return BestEvidence(self.values[which], self.views[which],
                             self.vectors[which] - first_vector, self.numbers[which])

@@ -6,6 +6,8 @@ removed marks are skipped; the best evidence it gives each mark is the stored qu
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -197,14 +199,20 @@ def _assert_best(found: BestEvidence, at: int, query: StoredQuery, vectors: np.n
     assert (found.views[at], found.vectors[at]) == (view, numbering[vector])
 
 
+def _near_7_and_30(rng: np.random.Generator, queries: list[StoredQuery],
+                   *rows_of_30: np.ndarray) -> np.ndarray:
+    """A filing of three vectors: the whole near mark 7, a figure near nothing, a figure
+    near ``rows_of_30`` (rows of mark 30)."""
+    return np.stack([_stored(rng, queries[7].rows[0], queries[7].rows[2]),
+                     _stored(rng, rng.normal(size=LAYOUT.dim)),
+                     _stored(rng, *rows_of_30)])
+
+
 def test_best_evidence_is_the_stored_querys() -> None:
     rng = np.random.default_rng(2)
     queries = [_query(rng, turned=3, views=1 + n % 3) for n in range(40)]
     index = _filled(queries)
-    # a filing of three vectors (the whole, two figures) near marks 7 and 30
-    vectors = np.stack([_stored(rng, queries[7].rows[0], queries[7].rows[2]),
-                        _stored(rng, rng.normal(size=LAYOUT.dim)),
-                        _stored(rng, queries[30].rows[-2], queries[30].rows[-1])])
+    vectors = _near_7_and_30(rng, queries, queries[30].rows[-2], queries[30].rows[-1])
     on_component = np.array([False, True, True])
     numbers = np.array([30, 3, 7, 12], np.int64)
     found = index.best_evidence(numbers, vectors, on_component, 0.05)
@@ -217,12 +225,11 @@ def test_hits_give_each_mark_it_names_the_stored_querys_best_evidence() -> None:
     rng = np.random.default_rng(5)
     queries = [_query(rng, turned=3, views=1 + n % 3) for n in range(60)]
     index = _filled(queries)
-    # two filings: one of three vectors (the whole, two figures) near marks 7 and 30,
-    # one of a single vector near a turned row of mark 41
-    vectors = np.stack([_stored(rng, queries[7].rows[0], queries[7].rows[2]),
-                        _stored(rng, rng.normal(size=LAYOUT.dim)),
-                        _stored(rng, queries[30].rows[0], queries[30].rows[1]),
-                        _stored(rng, queries[41].rows[2])])
+    # two filings: the three vectors near marks 7 and 30, and a single vector near a
+    # turned row of mark 41
+    vectors = np.vstack([_near_7_and_30(rng, queries, queries[30].rows[0],
+                                        queries[30].rows[1]),
+                         _stored(rng, queries[41].rows[2])])
     filing_of = np.array([0, 0, 0, 1])
     on_component = np.array([False, True, True, False])
     need = 0.2
@@ -265,3 +272,19 @@ def test_rows_that_cannot_reach_their_watchs_need_are_not_scanned() -> None:
         assert reaching <= found[v]
     assert 3 in found[0] and 3 not in found[1] | found[2]  # drawn: named; else out of reach
     assert 4 in found[3] and 4 in found[4]
+
+
+def test_hits_are_the_same_whatever_the_chunk_of_pairs(monkeypatch) -> None:
+    rng = np.random.default_rng(9)
+    queries = [_query(rng, turned=3) for _ in range(50)]
+    index = _filled(queries)
+    vectors = np.stack([_stored(rng, q.rows[0], q.rows[1]) for q in queries[:6]])
+    args = (vectors, 0.1, np.zeros(len(vectors)), np.arange(len(vectors)))
+    whole = index.hits(*args)
+    monkeypatch.setattr(watched_index, "EXACT_PAIRS", 3)  # pairs compared 3 at a time
+    chunked = index.hits(*args)
+    assert len(whole[0]) >= 6
+    np.testing.assert_array_equal(whole[0], chunked[0])
+    for a, b in zip(dataclasses.astuple(whole[1]), dataclasses.astuple(chunked[1]),
+                    strict=True):
+        np.testing.assert_array_equal(a, b)
